@@ -1,0 +1,3 @@
+//! Fail-open telemetry for packforge generation runs.
+
+pub mod event;
