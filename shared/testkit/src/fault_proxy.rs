@@ -108,7 +108,11 @@ async fn accept_loop(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                if let Ok((client, _)) = accepted {
+                // A connection the kernel queued before a switch to Refuse was processed is
+                // closed here, so the fault is in force from the moment `set` returns.
+                if let Ok((client, _)) = accepted
+                    && *fault.borrow() != Fault::Refuse
+                {
                     tokio::spawn(serve(client, upstream, fault.subscribe()));
                 }
             }
@@ -150,6 +154,9 @@ async fn rebind(addr: SocketAddr) -> Option<TcpListener> {
 
 async fn serve(client: TcpStream, upstream: SocketAddr, mut fault: watch::Receiver<Fault>) {
     let mut current = *fault.borrow_and_update();
+    if current == Fault::Refuse {
+        return;
+    }
     let mut blackholed = current == Fault::Blackhole;
     let upstream = if blackholed {
         None

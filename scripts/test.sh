@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The full test suite on a fresh machine: installs the local tools, starts the local stack
+# (moto, SecantusDB) on free ports, runs every test of the workspace against it, checks the
+# SAM template, and stops the stack by PID whatever happens.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+scripts/bootstrap.sh
+trap 'scripts/stack.sh stop' EXIT
+scripts/stack.sh start
+# shellcheck disable=SC1091
+source .stack/env
+export PATH="$root/.venv/bin:$PATH"
+
+cargo test --workspace
+
+if [[ -x scripts/check-template.sh ]]; then
+    scripts/check-template.sh
+fi
