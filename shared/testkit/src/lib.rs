@@ -5,4 +5,5 @@
 //! `scripts/stack.sh`; failures are injected at the network level, never by mocking an SDK.
 
 pub mod fault_proxy;
+pub mod sqs_trigger;
 pub mod stack;
