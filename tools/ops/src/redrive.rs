@@ -1,0 +1,334 @@
+//! Redrive: move messages from a dead-letter queue back to the queue that feeds the writer.
+//!
+//! On AWS the service moves them itself (`StartMessageMoveTask`), which survives the CLI
+//! exiting. Endpoints that do not implement that call (moto) and requests with a message limit
+//! (the service task cannot stop after N messages) use a client-side move instead: receive,
+//! send to the destination, then delete from the source only what the destination accepted.
+//! A crash between send and delete can duplicate a message, never lose one; the writer is
+//! idempotent, so a duplicate costs nothing.
+
+use aws_sdk_sqs::{
+    Client,
+    config::retry::RetryConfig,
+    error::ProvideErrorMetadata,
+    types::{
+        DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
+        SendMessageBatchRequestEntry,
+    },
+};
+use telemetry_writer::poison::{ORIGINAL_ID_ATTRIBUTE, REASON_ATTRIBUTE};
+
+use crate::error::OpsError;
+
+/// Most messages one receive, send or delete batch carries.
+const BATCH_LIMIT: usize = 10;
+/// How long received messages stay hidden while being moved.
+const VISIBILITY_SECONDS: i32 = 60;
+
+/// What to move and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedriveRequest {
+    /// URL of the dead-letter queue to empty.
+    pub from: String,
+    /// URL of the queue to move the messages to.
+    pub to: String,
+    /// Only report how many messages would move.
+    pub dry_run: bool,
+    /// Move at most this many messages (forces the client-side move).
+    pub max: Option<usize>,
+}
+
+/// What a redrive did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedriveOutcome {
+    /// Nothing moved; the source holds about this many messages.
+    DryRun {
+        /// Visible messages in the source queue.
+        available: u64,
+    },
+    /// The service accepted a move task and moves the messages in the background.
+    MoveTask {
+        /// Handle to follow or cancel the task (`ListMessageMoveTasks`).
+        task_handle: String,
+        /// Visible messages in the source queue when the task started.
+        available: u64,
+    },
+    /// The CLI moved the messages itself.
+    Moved(MoveReport),
+}
+
+/// Counts of a client-side move.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MoveReport {
+    /// Messages received from the source.
+    pub received: usize,
+    /// Messages sent to the destination and deleted from the source.
+    pub moved: usize,
+    /// Messages the destination refused; they return to the source after the visibility
+    /// timeout.
+    pub failed: usize,
+}
+
+/// Runs a redrive as `request` says.
+///
+/// # Errors
+///
+/// Fails if a queue cannot be read or an SQS call fails outright.
+pub async fn redrive(
+    client: &Client,
+    request: &RedriveRequest,
+) -> Result<RedriveOutcome, OpsError> {
+    let available = visible_messages(client, &request.from).await?;
+    if request.dry_run {
+        return Ok(RedriveOutcome::DryRun { available });
+    }
+    if request.max.is_none() {
+        let source_arn = queue_arn(client, &request.from).await?;
+        let destination_arn = queue_arn(client, &request.to).await?;
+        // No retries: an endpoint that lacks the call answers the same way every time.
+        let started = client
+            .start_message_move_task()
+            .source_arn(&source_arn)
+            .destination_arn(&destination_arn)
+            .customize()
+            .config_override(
+                aws_sdk_sqs::config::Builder::default().retry_config(RetryConfig::disabled()),
+            )
+            .send()
+            .await;
+        match started {
+            Ok(output) => {
+                return Ok(RedriveOutcome::MoveTask {
+                    task_handle: output.task_handle().unwrap_or_default().to_string(),
+                    available,
+                });
+            }
+            Err(error) if is_not_implemented(&error) => {}
+            Err(error) => {
+                return Err(OpsError::Sqs {
+                    operation: "StartMessageMoveTask",
+                    queue: source_arn,
+                    source: Box::new(error),
+                });
+            }
+        }
+    }
+    let report = move_messages(client, &request.from, &request.to, request.max).await?;
+    Ok(RedriveOutcome::Moved(report))
+}
+
+/// Whether an error says the endpoint does not implement the call, rather than that the call
+/// was wrong. moto answers a bare HTTP 500 with no AWS error code.
+fn is_not_implemented<E: ProvideErrorMetadata>(
+    error: &aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
+) -> bool {
+    const CODES: [&str; 4] = [
+        "NotImplemented",
+        "UnsupportedOperation",
+        "InvalidAction",
+        "UnknownOperationException",
+    ];
+    if error.code().is_some_and(|code| CODES.contains(&code)) {
+        return true;
+    }
+    let status = error
+        .raw_response()
+        .map(|response| response.status().as_u16());
+    status == Some(501) || (error.code().is_none() && status.is_some_and(|s| s >= 500))
+}
+
+/// Moves messages client-side until the source has none visible or `max` have moved.
+/// Message attributes are copied, except the two the writer adds when it dead-letters a poison
+/// message: they describe the message's stay in the dead-letter queue.
+///
+/// # Errors
+///
+/// Fails if a receive, send or delete call fails outright.
+pub async fn move_messages(
+    client: &Client,
+    from: &str,
+    to: &str,
+    max: Option<usize>,
+) -> Result<MoveReport, OpsError> {
+    let mut report = MoveReport::default();
+    loop {
+        let remaining = max.map_or(BATCH_LIMIT, |max| max.saturating_sub(report.received));
+        if remaining == 0 {
+            return Ok(report);
+        }
+        let messages = receive(client, from, remaining.min(BATCH_LIMIT)).await?;
+        if messages.is_empty() {
+            return Ok(report);
+        }
+        report.received += messages.len();
+
+        let sent = send(client, to, &messages).await?;
+        report.failed += messages.len() - sent.len();
+        let accepted: Vec<&Message> = sent.iter().map(|&index| &messages[index]).collect();
+        report.moved += delete(client, from, &accepted).await?;
+    }
+}
+
+async fn receive(client: &Client, queue: &str, count: usize) -> Result<Vec<Message>, OpsError> {
+    let output = client
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(count as i32)
+        .wait_time_seconds(1)
+        .visibility_timeout(VISIBILITY_SECONDS)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .map_err(|error| OpsError::Sqs {
+            operation: "ReceiveMessage",
+            queue: queue.to_string(),
+            source: Box::new(error),
+        })?;
+    Ok(output.messages.unwrap_or_default())
+}
+
+/// Sends `messages` to `queue`; returns the indexes the queue accepted.
+async fn send(client: &Client, queue: &str, messages: &[Message]) -> Result<Vec<usize>, OpsError> {
+    let entries = messages
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            let attributes = message.message_attributes().map(|attributes| {
+                attributes
+                    .iter()
+                    .filter(|(name, _)| {
+                        name.as_str() != REASON_ATTRIBUTE && name.as_str() != ORIGINAL_ID_ATTRIBUTE
+                    })
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect()
+            });
+            SendMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .message_body(message.body().unwrap_or_default())
+                .set_message_attributes(attributes)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| OpsError::Sqs {
+            operation: "SendMessageBatch",
+            queue: queue.to_string(),
+            source: Box::new(error),
+        })?;
+    let output = client
+        .send_message_batch()
+        .queue_url(queue)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|error| OpsError::Sqs {
+            operation: "SendMessageBatch",
+            queue: queue.to_string(),
+            source: Box::new(error),
+        })?;
+    Ok(output
+        .successful()
+        .iter()
+        .filter_map(|entry| entry.id().parse().ok())
+        .collect())
+}
+
+async fn delete(client: &Client, queue: &str, messages: &[&Message]) -> Result<usize, OpsError> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let entries = messages
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| OpsError::Sqs {
+            operation: "DeleteMessageBatch",
+            queue: queue.to_string(),
+            source: Box::new(error),
+        })?;
+    let output = client
+        .delete_message_batch()
+        .queue_url(queue)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|error| OpsError::Sqs {
+            operation: "DeleteMessageBatch",
+            queue: queue.to_string(),
+            source: Box::new(error),
+        })?;
+    Ok(output.successful().len())
+}
+
+/// The ARN of the queue at `url`.
+///
+/// # Errors
+///
+/// Fails if the attribute cannot be read.
+pub async fn queue_arn(client: &Client, url: &str) -> Result<String, OpsError> {
+    let output = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|error| OpsError::Sqs {
+            operation: "GetQueueAttributes",
+            queue: url.to_string(),
+            source: Box::new(error),
+        })?;
+    output
+        .attributes()
+        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| OpsError::MissingQueueArn {
+            queue: url.to_string(),
+        })
+}
+
+async fn visible_messages(client: &Client, url: &str) -> Result<u64, OpsError> {
+    let output = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .map_err(|error| OpsError::Sqs {
+            operation: "GetQueueAttributes",
+            queue: url.to_string(),
+            source: Box::new(error),
+        })?;
+    Ok(output
+        .attributes()
+        .and_then(|attributes| attributes.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0))
+}
+
+impl std::fmt::Display for RedriveOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DryRun { available } => {
+                write!(f, "dry run: {available} message(s) would be moved")
+            }
+            Self::MoveTask {
+                task_handle,
+                available,
+            } => write!(
+                f,
+                "move task started for about {available} message(s); task handle {task_handle}"
+            ),
+            Self::Moved(report) => write!(
+                f,
+                "moved {} of {} received message(s); {} refused by the destination",
+                report.moved, report.received, report.failed
+            ),
+        }
+    }
+}
