@@ -254,6 +254,11 @@ impl<T: Transport> Shipper<T> {
 
             let retry_action = match outcome {
                 AttemptOutcome::DeadlineReached => {
+                    // An attempt still unanswered when the flush must end is evidence of an
+                    // outage too: without counting it, a blackholed queue would never open the
+                    // breaker (flushes end before attempts time out) and every invocation
+                    // would pay the whole flush budget.
+                    self.record_failure();
                     self.drop_entries(DropReason::FlushTimeout, entries.len());
                     return Shipped::DeadlineReached;
                 }
