@@ -45,6 +45,16 @@ pub(crate) fn split_document(document: &ExtractedDocument) -> Vec<Sentence<'_>> 
     sentences
 }
 
+/// The sentences of one section, given all sentences in document order.
+pub(crate) fn in_section<'s, 'a>(
+    sentences: &'s [Sentence<'a>],
+    section: usize,
+) -> &'s [Sentence<'a>] {
+    let start = sentences.partition_point(|sentence| sentence.section < section);
+    let end = sentences.partition_point(|sentence| sentence.section <= section);
+    &sentences[start..end]
+}
+
 /// Byte ranges of the sentences of one line of text, trimmed of surrounding whitespace.
 pub(crate) fn sentence_ranges(line: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
@@ -187,5 +197,7 @@ mod tests {
         }
         assert_eq!(sentences[2].text, "Stems hold leaves.");
         assert_eq!(sentences[2].position, 2);
+        assert_eq!(in_section(&sentences, 0).len(), 3);
+        assert!(in_section(&sentences, 1).is_empty());
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use crate::analysis::definitions::{DefinitionStyle, find_definition, is_plausible_term};
-use crate::analysis::sentences::Sentence;
+use crate::analysis::sentences::{Sentence, in_section};
 use crate::analysis::terms::TermIndex;
 use crate::analysis::words::{
     find_phrase, is_generic_word, is_referring_word, normalize, singular, term_key,
@@ -136,9 +136,8 @@ fn defined_by_headings(document: &ExtractedDocument, sentences: &[Sentence<'_>])
         .filter_map(|(index, section)| {
             let heading = section.heading.as_deref()?;
             let term = heading_term(heading)?;
-            let lead = sentences
+            let lead = in_section(sentences, index)
                 .iter()
-                .filter(|sentence| sentence.section == index)
                 .find(|sentence| is_context_sentence(sentence.text))?;
             let definition = mask(lead.text, term).unwrap_or_else(|| lead.text.to_owned());
             Some(Candidate {

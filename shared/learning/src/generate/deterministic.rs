@@ -29,6 +29,8 @@ const EXTRA_DISTRACTOR_TERMS: usize = 40;
 pub struct GenerationOptions {
     /// Most key concepts. Default 24.
     pub max_concepts: usize,
+    /// Most outline entries. Default 100.
+    pub max_outline_entries: usize,
     /// Most flashcards. Default 24.
     pub max_flashcards: usize,
     /// Most multiple-choice questions in the pack. Default 20.
@@ -47,6 +49,7 @@ impl Default for GenerationOptions {
     fn default() -> Self {
         Self {
             max_concepts: 24,
+            max_outline_entries: 100,
             max_flashcards: 24,
             max_questions: 20,
             max_quiz_questions: 15,
@@ -89,7 +92,7 @@ impl Generator for DeterministicGenerator {
 
         let concepts = concepts::find_concepts(document, &sentences, &terms, options.max_concepts);
         let summary = summary::summarize(&sentences, &concepts);
-        let outline = summary::outline(document, &sentences);
+        let outline = summary::outline(document, &sentences, options.max_outline_entries);
 
         let extra_terms: Vec<String> = terms
             .ranked()

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::analysis::sentences::Sentence;
+use crate::analysis::sentences::{Sentence, in_section};
 use crate::analysis::words::{is_generic_word, singular, tokens};
 use crate::document::{ExtractedDocument, SourceSpan};
 use crate::pack::{Concept, OutlineEntry};
@@ -78,10 +78,11 @@ pub(crate) fn summarize(sentences: &[Sentence<'_>], concepts: &[Concept]) -> Vec
         .collect()
 }
 
-/// One entry per heading, with the section's first readable sentence as its lead.
+/// One entry per heading (up to `max`), with the section's first readable sentence as its lead.
 pub(crate) fn outline(
     document: &ExtractedDocument,
     sentences: &[Sentence<'_>],
+    max: usize,
 ) -> Vec<OutlineEntry> {
     document
         .sections
@@ -89,9 +90,8 @@ pub(crate) fn outline(
         .enumerate()
         .filter_map(|(index, section)| {
             let heading = section.heading.clone()?;
-            let lead = sentences
+            let lead = in_section(sentences, index)
                 .iter()
-                .filter(|sentence| sentence.section == index)
                 .find(|sentence| is_summary_sentence(sentence.text))
                 .map(|sentence| SourceSpan {
                     text: sentence.text.to_owned(),
@@ -103,6 +103,7 @@ pub(crate) fn outline(
                 lead,
             })
         })
+        .take(max)
         .collect()
 }
 
@@ -246,7 +247,7 @@ mod tests {
     fn the_outline_lists_headings_with_their_lead_sentence() {
         let document = document("Leaves are the main site of photosynthesis in most plants.");
         let sentences = split_document(&document);
-        let outline = outline(&document, &sentences);
+        let outline = outline(&document, &sentences, 10);
         assert_eq!(outline.len(), 1);
         assert_eq!(outline[0].heading, "Leaves");
         assert_eq!(

@@ -100,7 +100,9 @@ pub(crate) fn question_grounding(
     limits: &GuardrailLimits,
 ) -> Outcome {
     let span_outcome = span(&mut question.source, source);
-    if span_outcome == Outcome::Remove || !source.contains(&question.answer) {
+    if span_outcome == Outcome::Remove
+        || !source.contains_near(&question.answer, &question.source.text)
+    {
         return Outcome::Remove;
     }
     let before = question.options.len();

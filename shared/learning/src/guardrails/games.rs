@@ -168,12 +168,12 @@ fn grounded_in_source(
         &mut games.matching.pairs,
         |p| p.term.clone(),
         |p| {
-            let grounded =
-                source.contains(&p.term) && source.contains_filled(&p.definition, &p.term);
-            if !grounded {
-                return Outcome::Remove;
-            }
-            checks::span(&mut p.source, source)
+            let span = checks::span(&mut p.source, source);
+            let near = p.source.text.as_str();
+            let grounded = span != Outcome::Remove
+                && source.contains_near(&p.term, near)
+                && source.contains_filled_near(&p.definition, &p.term, near);
+            if grounded { span } else { Outcome::Remove }
         },
     );
     let fill = &mut games.fill_in_blank;
@@ -182,11 +182,11 @@ fn grounded_in_source(
         &mut fill.items,
         |i| i.text.clone(),
         |i| {
-            let grounded = i.text.contains(BLANK) && source.contains_filled(&i.text, &i.answer);
-            if !grounded {
-                return Outcome::Remove;
-            }
-            checks::span(&mut i.source, source)
+            let span = checks::span(&mut i.source, source);
+            let grounded = span != Outcome::Remove
+                && i.text.contains(BLANK)
+                && source.contains_filled_near(&i.text, &i.answer, &i.source.text);
+            if grounded { span } else { Outcome::Remove }
         },
     );
     tally.review("word_bank", &mut fill.word_bank, Clone::clone, |word| {
@@ -201,13 +201,13 @@ fn grounded_in_source(
         &mut games.true_false.statements,
         |s| s.statement.clone(),
         |s| {
-            let grounded = source.contains(&s.term)
-                && source.contains(&s.correct_term)
-                && source.contains_filled(&s.definition, &s.correct_term);
-            if !grounded {
-                return Outcome::Remove;
-            }
-            checks::span(&mut s.source, source)
+            let span = checks::span(&mut s.source, source);
+            let near = s.source.text.as_str();
+            let grounded = span != Outcome::Remove
+                && source.contains(&s.term)
+                && source.contains_near(&s.correct_term, near)
+                && source.contains_filled_near(&s.definition, &s.correct_term, near);
+            if grounded { span } else { Outcome::Remove }
         },
     );
     tally.finish()

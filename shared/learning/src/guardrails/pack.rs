@@ -170,7 +170,7 @@ fn grounded_in_source(
         &mut pack.outline,
         |e| e.heading.clone(),
         |entry| {
-            if !source.contains(&entry.heading) {
+            if !source.contains_line(&entry.heading) {
                 return Outcome::Remove;
             }
             match entry.lead.as_mut().map(|lead| checks::span(lead, source)) {
@@ -188,12 +188,12 @@ fn grounded_in_source(
         &mut pack.concepts,
         |c| c.term.clone(),
         |c| {
-            let grounded =
-                source.contains(&c.term) && source.contains_filled(&c.definition, &c.term);
-            if !grounded {
-                return Outcome::Remove;
-            }
-            checks::span(&mut c.source, source)
+            let span = checks::span(&mut c.source, source);
+            let near = c.source.text.as_str();
+            let grounded = span != Outcome::Remove
+                && source.contains_near(&c.term, near)
+                && source.contains_filled_near(&c.definition, &c.term, near);
+            if grounded { span } else { Outcome::Remove }
         },
     );
     tally.review(
@@ -201,11 +201,12 @@ fn grounded_in_source(
         &mut pack.flashcards,
         |f| f.front.clone(),
         |f| {
-            let grounded = source.contains(&f.front) && source.contains_filled(&f.back, &f.front);
-            if !grounded {
-                return Outcome::Remove;
-            }
-            checks::span(&mut f.source, source)
+            let span = checks::span(&mut f.source, source);
+            let near = f.source.text.as_str();
+            let grounded = span != Outcome::Remove
+                && source.contains_near(&f.front, near)
+                && source.contains_filled_near(&f.back, &f.front, near);
+            if grounded { span } else { Outcome::Remove }
         },
     );
     tally.review(
