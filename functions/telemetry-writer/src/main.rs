@@ -1,21 +1,28 @@
 //! Lambda binary: read configuration, build the writer once per container, serve batches.
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use anyhow::Context;
+use lambda_runtime::{LambdaEvent, service_fn};
 use telemetry_writer::{EnvConfig, Writer, handler::handle_invocation};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> anyhow::Result<()> {
     lambda_runtime::tracing::init_default_subscriber();
 
+    // Checked before anything touches the network, so a missing variable fails at once.
+    let config = EnvConfig::from_env().context("telemetry-writer cannot start")?;
     let aws = aws_config::load_from_env().await;
-    let config = EnvConfig::from_env()?
+    let config = config
         .resolve(&aws_sdk_secretsmanager::Client::new(&aws))
-        .await?;
-    let writer = Writer::from_config(config, &aws).await?;
+        .await
+        .context("telemetry-writer cannot start")?;
+    let writer = Writer::from_config(config, &aws)
+        .await
+        .context("telemetry-writer cannot start")?;
 
     let writer = &writer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
         handle_invocation(writer, event).await
     }))
     .await
+    .map_err(|error| anyhow::anyhow!(error))
 }
