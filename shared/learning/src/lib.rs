@@ -11,7 +11,7 @@
 //!
 //! # API overview
 //!
-//! - [`extract`]`(bytes, key, &`[`ExtractOptions`]`) -> Result<`[`ExtractedDocument`]`, `[`Error`]`>`
+//! - [`extract()`]`(bytes, key, &`[`ExtractOptions`]`) -> Result<`[`ExtractedDocument`]`, `[`Error`]`>`
 //!   detects the format from the content (plain text, Markdown, PDF, DOCX) and returns
 //!   canonical text with sections. [`ExtractOptions::check_size`] refuses an object by size
 //!   before it is downloaded.
@@ -50,6 +50,20 @@
 //! assert_eq!(pack_reports.len() + games_reports.len(), 16);
 //! # Ok::<(), packforge_learning::Error>(())
 //! ```
+//!
+//! # Limitations
+//!
+//! - The generator's patterns (definitions, stop words, plurals) are for English text; other
+//!   languages yield mostly frequent-phrase concepts and fewer questions.
+//! - PDF: no text recognition for scanned pages; text inside form XObjects is not read;
+//!   multi-column layouts come out in content-stream order, which may interleave columns.
+//! - A PDF that opens with the empty user password (permissions-only protection) is read;
+//!   only PDFs that need a password are refused as `encrypted_pdf`.
+//! - DOCX: only `word/document.xml` is read (no headers, footers, footnotes or comments);
+//!   localized heading style names are recognised only through their outline level.
+//! - A false true-or-false statement pairs a term with another concept's definition, chosen
+//!   to share as few words as possible; it can still be partly true in rare cases.
+//! - Email addresses and phone numbers are recognised by shape, erring towards removal.
 
 #![warn(missing_docs)]
 

@@ -1,6 +1,6 @@
 //! Reading an uploaded object into an [`ExtractedDocument`].
 //!
-//! [`extract`] checks the size, detects the format from the content (see [`detect`]), runs the
+//! [`extract()`] checks the size, detects the format from the content (magic bytes), runs the
 //! reader for that format and assembles canonical text and sections. It refuses, with a typed
 //! [`Error`], objects over [`ExtractOptions::max_bytes`], unsupported or binary content, text
 //! that is not UTF-8/UTF-16, password-protected or corrupt PDFs, corrupt DOCX files, archives
