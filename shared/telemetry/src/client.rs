@@ -343,6 +343,7 @@ mod tests {
                 }
                 Answer::Error(action) => Err(TransportError {
                     action,
+                    ambiguous: false,
                     message: "scripted failure".into(),
                 }),
                 Answer::Hang => std::future::pending().await,
@@ -506,7 +507,27 @@ mod tests {
         );
         assert_eq!(report.emitted, 30);
         assert_eq!(report.sent, 0);
-        assert_eq!(report.dropped.get(DropReason::FlushTimeout), 30);
+        // The batch in flight may have reached SQS; the rest never left the buffer.
+        assert_eq!(report.dropped.get(DropReason::Unconfirmed), 10);
+        assert_eq!(report.dropped.get(DropReason::FlushTimeout), 20);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn entries_given_up_after_timeouts_are_unconfirmed_not_lost() {
+        let config = TelemetryConfig {
+            max_attempts: 2,
+            breaker_threshold: 100,
+            flush_budget: Duration::from_secs(10),
+            ..TelemetryConfig::default()
+        };
+        let transport = ScriptedTransport::answering(vec![Answer::Hang]);
+        let client = client(config, transport.clone());
+        client.emit(event(0));
+        let report = flush(&client).await;
+
+        assert_eq!(transport.calls().len(), 2);
+        assert_eq!(report.dropped.get(DropReason::Unconfirmed), 1);
+        assert_eq!(report.dropped.get(DropReason::SendFailed), 0);
     }
 
     #[tokio::test(start_paused = true)]

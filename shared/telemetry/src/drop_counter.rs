@@ -15,6 +15,8 @@ use serde_json::{Map, Value, json};
 use time::{OffsetDateTime, format_description::well_known::Iso8601};
 use tokio::time::Instant;
 
+use crate::error::error_chain;
+
 /// CloudWatch namespace of the EMF drop metrics.
 pub const METRIC_NAMESPACE: &str = "Packforge/Telemetry";
 /// Metric carrying the total number of dropped events in one record.
@@ -243,18 +245,6 @@ pub fn utc_day(now: OffsetDateTime) -> String {
     let text = date.format(&Iso8601::DATE).unwrap_or_default();
     // Iso8601::DATE renders years beyond 9999 with a sign; plain years are what we store.
     text.trim_start_matches('+').to_string()
-}
-
-/// Renders an error and its sources on one line, for logs.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -20,19 +20,24 @@ pub enum DropReason {
     SendFailed,
     /// The circuit breaker was open, so the event was not attempted.
     CircuitOpen,
-    /// The invocation's flush deadline passed before the event was acknowledged.
+    /// The invocation's flush deadline passed before the event left the buffer.
     FlushTimeout,
+    /// The event was given up while its delivery was uncertain (an attempt timed out, was cut
+    /// by the flush deadline, or lost its answer): SQS may have it. Counted apart from the
+    /// certain losses so that `sent <= delivered <= sent + unconfirmed` holds.
+    Unconfirmed,
 }
 
 impl DropReason {
     /// All reasons, in report order.
-    pub const ALL: [DropReason; 6] = [
+    pub const ALL: [DropReason; 7] = [
         Self::BufferFull,
         Self::Oversized,
         Self::SerializeFailed,
         Self::SendFailed,
         Self::CircuitOpen,
         Self::FlushTimeout,
+        Self::Unconfirmed,
     ];
 
     /// The stable snake_case name used in reports, logs, metrics and the drop-counter table.
@@ -44,6 +49,7 @@ impl DropReason {
             Self::SendFailed => "send_failed",
             Self::CircuitOpen => "circuit_open",
             Self::FlushTimeout => "flush_timeout",
+            Self::Unconfirmed => "unconfirmed",
         }
     }
 
@@ -139,7 +145,7 @@ mod tests {
         let value = serde_json::to_value(counts).unwrap();
         let object = value.as_object().unwrap();
 
-        assert_eq!(object.len(), 6);
+        assert_eq!(object.len(), 7);
         assert_eq!(value["circuit_open"], 4);
         assert_eq!(value["oversized"], 0);
     }

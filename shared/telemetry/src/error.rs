@@ -18,3 +18,15 @@ pub enum ConfigError {
         value: String,
     },
 }
+
+/// Renders an error and its sources on one line, for logs and diagnostics.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

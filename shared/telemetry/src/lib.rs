@@ -31,7 +31,7 @@ pub use client::{
 pub use config::{TelemetryConfig, TelemetryTargets};
 pub use drop_counter::{DropContext, DropCounterTable};
 pub use drop_reason::{DropCounts, DropReason};
-pub use error::ConfigError;
+pub use error::{ConfigError, error_chain};
 pub use event::TelemetryEvent;
 pub use report::FlushReport;
 pub use transport::{SqsTransport, Transport};

@@ -236,6 +236,9 @@ impl<T: Transport> Shipper<T> {
             .collect();
         let started = Instant::now();
         let mut attempt = 0;
+        // Once an attempt may have reached SQS unanswered, giving up on these entries is no
+        // longer a certain loss.
+        let mut ambiguous = false;
         loop {
             attempt += 1;
             let outcome = {
@@ -259,7 +262,7 @@ impl<T: Transport> Shipper<T> {
                     // breaker (flushes end before attempts time out) and every invocation
                     // would pay the whole flush budget.
                     self.record_failure();
-                    self.drop_entries(DropReason::FlushTimeout, entries.len());
+                    self.drop_entries(DropReason::Unconfirmed, entries.len());
                     return Shipped::DeadlineReached;
                 }
                 AttemptOutcome::Answered(Ok(result)) => {
@@ -298,11 +301,13 @@ impl<T: Transport> Shipper<T> {
                 AttemptOutcome::Answered(Err(error)) => {
                     tracing::debug!(attempt, error = %error, "telemetry batch failed");
                     self.record_failure();
+                    ambiguous |= error.ambiguous;
                     error.action
                 }
                 AttemptOutcome::TimedOut => {
                     tracing::debug!(attempt, "telemetry batch attempt timed out");
                     self.record_failure();
+                    ambiguous = true;
                     RetryAction::Retry
                 }
             };
@@ -314,7 +319,12 @@ impl<T: Transport> Shipper<T> {
                 || out_of_budget
                 || breaker_open
             {
-                self.drop_entries(DropReason::SendFailed, entries.len());
+                let reason = if ambiguous {
+                    DropReason::Unconfirmed
+                } else {
+                    DropReason::SendFailed
+                };
+                self.drop_entries(reason, entries.len());
                 return Shipped::Done;
             }
 
@@ -323,7 +333,8 @@ impl<T: Transport> Shipper<T> {
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = deadline_passed(&mut self.deadline) => {
-                    self.drop_entries(DropReason::FlushTimeout, entries.len());
+                    let reason = if ambiguous { DropReason::Unconfirmed } else { DropReason::FlushTimeout };
+                    self.drop_entries(reason, entries.len());
                     return Shipped::DeadlineReached;
                 }
             }

@@ -15,7 +15,7 @@ use aws_sdk_sqs::{
     types::SendMessageBatchRequestEntry,
 };
 
-use crate::{drop_counter::error_chain, retry::RetryAction};
+use crate::{error::error_chain, retry::RetryAction};
 
 /// One message of a batch; `id` is unique within the batch.
 #[derive(Debug, Clone)]
@@ -50,6 +50,9 @@ pub struct BatchResult {
 pub struct TransportError {
     /// Whether retrying can help.
     pub action: RetryAction,
+    /// Whether the request may have been processed although no answer arrived (a timeout, a
+    /// connection lost after sending, an unreadable answer).
+    pub ambiguous: bool,
     /// What happened, with its sources, on one line.
     pub message: String,
 }
@@ -107,6 +110,7 @@ impl Transport for SqsTransport {
                 .build()
                 .map_err(|error| TransportError {
                     action: RetryAction::Drop,
+                    ambiguous: false,
                     message: format!("invalid batch entry: {}", error_chain(&error)),
                 })?;
             request = request.entries(built);
@@ -126,10 +130,37 @@ impl Transport for SqsTransport {
             }),
             Err(error) => Err(TransportError {
                 action: classify(&error),
+                ambiguous: is_ambiguous(&error),
                 message: error_chain(&error),
             }),
         }
     }
+}
+
+/// Whether SQS may have processed a request that failed: only a refused connection, a request
+/// that could not be built, or an answer from the service prove it did not.
+pub fn is_ambiguous<E>(error: &SdkError<E, HttpResponse>) -> bool
+where
+    E: std::error::Error + 'static,
+{
+    match error {
+        SdkError::ConstructionFailure(_) | SdkError::ServiceError(_) => false,
+        SdkError::DispatchFailure(_) => !connection_refused(error),
+        _ => true,
+    }
+}
+
+fn connection_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        current = cause.source();
+    }
+    false
 }
 
 /// Decides whether a failed SQS call can succeed on retry.
