@@ -46,6 +46,8 @@ pub enum Fault {
 pub struct FaultProxy {
     addr: SocketAddr,
     fault: Arc<watch::Sender<Fault>>,
+    /// The fault the listener has applied; lags `fault` until the accept task has run.
+    applied: Arc<watch::Sender<Fault>>,
     accept_task: JoinHandle<()>,
 }
 
@@ -61,12 +63,22 @@ impl FaultProxy {
             .await
             .context("binding the fault proxy to a loopback port")?;
         let addr = listener.local_addr()?;
-        let (sender, _) = watch::channel(Fault::Pass);
-        let fault = Arc::new(sender);
-        let accept_task = tokio::spawn(accept_loop(listener, addr, upstream, fault.clone()));
+        let fault = Arc::new(watch::channel(Fault::Pass).0);
+        let applied = Arc::new(watch::channel(Fault::Pass).0);
+        // Subscribed before the task starts, so a fault set before it first runs is not missed.
+        let changes = fault.subscribe();
+        let accept_task = tokio::spawn(accept_loop(
+            listener,
+            addr,
+            upstream,
+            fault.clone(),
+            changes,
+            applied.clone(),
+        ));
         Ok(Self {
             addr,
             fault,
+            applied,
             accept_task,
         })
     }
@@ -81,9 +93,18 @@ impl FaultProxy {
         format!("http://{}", self.addr)
     }
 
-    /// Switches the fault for new and live connections.
+    /// Switches the fault for new and live connections. The switch takes effect as soon as
+    /// the proxy's tasks run; use [`FaultProxy::switch`] to wait for it.
     pub fn set(&self, fault: Fault) {
         self.fault.send_replace(fault);
+    }
+
+    /// Switches the fault and waits until the listener has applied it, so that, for example,
+    /// the very next connect after switching to [`Fault::Refuse`] is refused.
+    pub async fn switch(&self, fault: Fault) {
+        let mut applied = self.applied.subscribe();
+        self.set(fault);
+        let _ = applied.wait_for(|current| *current == fault).await;
     }
 
     /// The fault in force.
@@ -103,8 +124,9 @@ async fn accept_loop(
     addr: SocketAddr,
     upstream: SocketAddr,
     fault: Arc<watch::Sender<Fault>>,
+    mut changes: watch::Receiver<Fault>,
+    applied: Arc<watch::Sender<Fault>>,
 ) {
-    let mut changes = fault.subscribe();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -120,22 +142,23 @@ async fn accept_loop(
                 if changed.is_err() {
                     return;
                 }
-                if *changes.borrow_and_update() == Fault::Refuse {
+                let mut current = *changes.borrow_and_update();
+                if current == Fault::Refuse {
                     // Closing the socket is what makes the kernel answer connects with RST.
                     drop(listener);
-                    loop {
+                    applied.send_replace(current);
+                    while current == Fault::Refuse {
                         if changes.changed().await.is_err() {
                             return;
                         }
-                        if *changes.borrow_and_update() != Fault::Refuse {
-                            break;
-                        }
+                        current = *changes.borrow_and_update();
                     }
                     listener = match rebind(addr).await {
                         Some(listener) => listener,
                         None => return,
                     };
                 }
+                applied.send_replace(current);
             }
         }
     }

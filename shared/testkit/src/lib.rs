@@ -5,5 +5,6 @@
 //! `scripts/stack.sh`; failures are injected at the network level, never by mocking an SDK.
 
 pub mod fault_proxy;
+pub mod resources;
 pub mod sqs_trigger;
 pub mod stack;
