@@ -7,10 +7,6 @@ use std::{
     time::Duration,
 };
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
 use packforge_telemetry::{
     DropCounterTable, DropReason, FlushOptions, FlushReport, SqsTransport, TelemetryClient,
     TelemetryConfig, TelemetryEvent,
@@ -20,6 +16,7 @@ use packforge_telemetry::{
 };
 use packforge_testkit::{
     fault_proxy::{Fault, FaultProxy},
+    resources::{create_drop_table, create_queue, drain_bodies, drop_count},
     stack::{LocalStack, sdk_config, unique_name},
 };
 use serde_json::Value;
@@ -43,16 +40,10 @@ impl World {
         let direct = sdk_config(&stack.moto_url());
         let sqs = aws_sdk_sqs::Client::new(&direct);
         let dynamodb = aws_sdk_dynamodb::Client::new(&direct);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(unique_name("telemetry"))
-            .send()
+        let queue_url = create_queue(&sqs, "telemetry").await.expect("create queue");
+        let table = create_drop_table(&dynamodb, "drops")
             .await
-            .expect("create queue")
-            .queue_url
-            .expect("queue url");
-        let table = unique_name("drops");
-        create_drop_table(&dynamodb, &table).await;
+            .expect("create table");
         Self {
             sqs,
             dynamodb,
@@ -117,31 +108,11 @@ impl World {
         report
     }
 
-    /// Every message body in the queue, in receive order.
-    async fn queued_bodies(&self) -> Vec<String> {
-        let mut bodies = Vec::new();
-        loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(60)
-                .send()
-                .await
-                .expect("receive");
-            let messages = received.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return bodies;
-            }
-            bodies.extend(messages.into_iter().filter_map(|message| message.body));
-        }
-    }
-
     /// The keys (`payload.key`) of queued events, which encode the emit order.
     async fn queued_keys(&self) -> Vec<String> {
-        self.queued_bodies()
+        drain_bodies(&self.sqs, &self.queue_url)
             .await
+            .expect("receive")
             .iter()
             .map(|body| TelemetryEvent::from_json(body).expect("queued event decodes"))
             .map(|event| match event.body {
@@ -153,24 +124,16 @@ impl World {
 
     /// Today's counter for `reason` in the drop table, read directly from moto.
     async fn counted(&self, reason: DropReason) -> u64 {
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S("generate".into()))
-            .key(
-                "sk",
-                AttributeValue::S(utc_day(time::OffsetDateTime::now_utc())),
-            )
-            .send()
-            .await
-            .expect("get item")
-            .item
-            .unwrap_or_default();
-        match item.get(reason.as_str()) {
-            Some(AttributeValue::N(n)) => n.parse().unwrap(),
-            _ => 0,
-        }
+        let day = utc_day(time::OffsetDateTime::now_utc());
+        drop_count(
+            &self.dynamodb,
+            &self.table,
+            "generate",
+            &day,
+            reason.as_str(),
+        )
+        .await
+        .expect("read drop counter")
     }
 
     fn emf(&self) -> Vec<Value> {
@@ -195,34 +158,6 @@ impl World {
             .send()
             .await;
     }
-}
-
-async fn create_drop_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
-    let key = |name: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .unwrap()
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    dynamodb
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .send()
-        .await
-        .expect("create drop table");
 }
 
 fn fast_config() -> TelemetryConfig {
@@ -259,7 +194,7 @@ async fn healthy_sqs_receives_every_event_in_order_and_nothing_is_dropped() {
 async fn refused_sqs_loses_events_that_are_counted_in_dynamodb() {
     let world = World::new().await;
     let client = world.client(fast_config());
-    world.sqs_proxy.set(Fault::Refuse);
+    world.sqs_proxy.switch(Fault::Refuse).await;
     for n in 0..12 {
         client.emit(world.event(n));
     }
@@ -303,8 +238,11 @@ async fn blackholed_sqs_flush_returns_within_budget_and_counts_leftovers() {
         "flush took {took:?}"
     );
     assert_eq!(report.sent, 0);
-    assert_eq!(report.dropped.get(DropReason::FlushTimeout), 15);
-    assert_eq!(world.counted(DropReason::FlushTimeout).await, 15);
+    // The batch on the wire is unconfirmed (SQS might have it); the rest never left the buffer.
+    assert_eq!(report.dropped.get(DropReason::Unconfirmed), 10);
+    assert_eq!(report.dropped.get(DropReason::FlushTimeout), 5);
+    assert_eq!(world.counted(DropReason::Unconfirmed).await, 10);
+    assert_eq!(world.counted(DropReason::FlushTimeout).await, 5);
     world.sqs_proxy.set(Fault::Pass);
     assert!(
         world.queued_keys().await.is_empty(),
@@ -406,11 +344,11 @@ async fn dynamodb_down_with_sqs_prints_the_emf_line_and_returns_in_time() {
     assert_eq!(emf.len(), 1);
     assert_eq!(emf[0]["DropCounterWritten"], false);
     assert_eq!(emf[0]["TelemetryDropped"], 7);
-    assert_eq!(emf[0]["Dropped_flush_timeout"], 7);
+    assert_eq!(emf[0]["Dropped_unconfirmed"], 7);
     assert_eq!(emf[0]["run_id"], world.run_id.as_str());
     world.dynamodb_proxy.set(Fault::Pass);
     assert_eq!(
-        world.counted(DropReason::FlushTimeout).await,
+        world.counted(DropReason::Unconfirmed).await,
         0,
         "table write really failed"
     );
@@ -427,7 +365,7 @@ async fn breaker_opens_under_refusal_and_closes_after_recovery() {
         ..fast_config()
     };
     let client = world.client(config.clone());
-    world.sqs_proxy.set(Fault::Refuse);
+    world.sqs_proxy.switch(Fault::Refuse).await;
     client.emit(world.event(0));
     let failing = world.flush(&client).await;
     assert_eq!(failing.dropped.get(DropReason::SendFailed), 1);

@@ -1,0 +1,450 @@
+//! One generation run: an uploaded object in, pack, games and manifest out, telemetry at every
+//! step.
+//!
+//! Telemetry is emitted with `emit`, which never blocks or fails, and flushed once per run
+//! before the manifest is written, so the manifest carries the run's own flush report. A bad
+//! document ends as a failed manifest and an `Ok` outcome; only storage faults are errors, and
+//! they are reported after the run's telemetry has been flushed.
+
+use std::time::Instant as StdInstant;
+
+use packforge_telemetry::{
+    DropContext, FlushOptions, FlushReport, TelemetryClient, TelemetryEvent,
+    event::{
+        ArtifactRecorded, EventBody, Extra, GuardrailEvaluated, Pipeline, RunCompleted, RunError,
+        RunStarted, RunStatus, Source,
+    },
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use tokio::time::Instant;
+
+use crate::{
+    config::GenerateConfig,
+    error::{GenerateError, error_chain},
+    keys::{OutputKeys, output_keys},
+    manifest::{
+        MANIFEST_VERSION, Manifest, ManifestArtifacts, ManifestError, ManifestSource,
+        ManifestStatus,
+    },
+    notification::ObjectRef,
+    pipeline::{Artifacts, PipelineOutput, RunFailure, run_pipeline},
+    storage::{Fetched, ObjectStore, StoredObject},
+};
+
+/// The invocation a run belongs to.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// Identifies the function and request in every event.
+    pub source: Source,
+    /// The invocation's deadline, which bounds the telemetry flush.
+    pub deadline: Option<Instant>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Pack, games and a succeeded manifest were written.
+    Succeeded {
+        /// The manifest's key.
+        manifest_key: String,
+        /// The run's telemetry report.
+        telemetry: FlushReport,
+    },
+    /// The document was refused or failed its guardrails; a failed manifest was written.
+    Failed {
+        /// The manifest's key.
+        manifest_key: String,
+        /// The error kind.
+        kind: String,
+        /// The run's telemetry report.
+        telemetry: FlushReport,
+    },
+    /// This object version was already processed; nothing was regenerated.
+    Duplicate {
+        /// The existing manifest's key.
+        manifest_key: String,
+    },
+    /// The key is outside the upload prefix.
+    Ignored,
+}
+
+/// Processes one uploaded object.
+///
+/// # Errors
+///
+/// Only storage faults: the caller fails the invocation with them when they are retryable.
+pub async fn process<S: ObjectStore>(
+    store: &S,
+    config: &GenerateConfig,
+    telemetry: &TelemetryClient,
+    invocation: &Invocation,
+    object: &ObjectRef,
+) -> Result<RunOutcome, GenerateError> {
+    let Some(keys) = output_keys(&object.key, &config.upload_prefix, &config.output_prefix) else {
+        tracing::info!(key = %object.key, "key outside the upload prefix; ignored");
+        return Ok(RunOutcome::Ignored);
+    };
+    let mut source = ManifestSource {
+        bucket: object.bucket.clone(),
+        key: object.key.clone(),
+        etag: object.etag.clone(),
+        version_id: object.version_id.clone(),
+        size: object.size,
+    };
+    if is_duplicate(store, &keys, &source).await? {
+        tracing::info!(manifest = %keys.manifest, "object version already processed; skipped");
+        return Ok(RunOutcome::Duplicate {
+            manifest_key: keys.manifest,
+        });
+    }
+
+    let started = StdInstant::now();
+    let started_at = OffsetDateTime::now_utc();
+    let mut run = Run {
+        telemetry,
+        invocation,
+        run_id: uuid::Uuid::now_v7().to_string(),
+        document_id: document_id(&source),
+        pipeline: Pipeline::LearningPack,
+    };
+    run.emit(EventBody::RunStarted(RunStarted {
+        bucket: source.bucket.clone(),
+        key: source.key.clone(),
+        etag: source.etag.clone(),
+        size_bytes: source.size.unwrap_or(0),
+        extra: Extra::new(),
+    }));
+
+    let fetched = match store
+        .fetch(&source.bucket, &source.key, config.max_document_bytes)
+        .await
+    {
+        Ok(fetched) => fetched,
+        Err(error) => return Err(run.abort(error, started).await),
+    };
+    let object = match fetched {
+        Fetched::Object(object) => object,
+        Fetched::Missing => {
+            let failure = RunFailure::new(
+                "object_missing",
+                "the uploaded object no longer exists",
+                Pipeline::LearningPack,
+            );
+            let output = PipelineOutput::failed(failure);
+            return run
+                .finish(store, &keys, source, output, started, started_at)
+                .await;
+        }
+        Fetched::TooLarge { size } => {
+            source.size = Some(size);
+            let failure = RunFailure::new(
+                "too_large",
+                format!(
+                    "object is {size} bytes, more than `MAX_DOCUMENT_BYTES` ({})",
+                    config.max_document_bytes
+                ),
+                Pipeline::LearningPack,
+            );
+            let output = PipelineOutput::failed(failure);
+            return run
+                .finish(store, &keys, source, output, started, started_at)
+                .await;
+        }
+    };
+    let StoredObject {
+        bytes,
+        etag,
+        version_id,
+    } = object;
+    let identified_late = source.etag.is_none() && source.version_id.is_none();
+    source.etag = source.etag.or(etag);
+    source.version_id = source.version_id.or(version_id);
+    source.size = Some(bytes.len() as u64);
+    // A notification without ETag or version (EventBridge replays, some emulators) can only be
+    // matched against earlier runs once the object itself has been read.
+    if identified_late && is_duplicate(store, &keys, &source).await? {
+        tracing::info!(manifest = %keys.manifest, "object version already processed; skipped");
+        run.emit(EventBody::RunCompleted(RunCompleted {
+            status: RunStatus::Succeeded,
+            duration_ms: started.elapsed().as_millis() as u64,
+            artifact_count: 0,
+            error: None,
+            extra: duplicate_marker(),
+        }));
+        let _ = run.flush().await;
+        return Ok(RunOutcome::Duplicate {
+            manifest_key: keys.manifest,
+        });
+    }
+
+    // Extraction and generation are CPU-bound; off the async workers they leave the telemetry
+    // shipper free to deliver events while they run.
+    let key = source.key.clone();
+    let max_bytes = config.max_document_bytes;
+    let output = tokio::task::spawn_blocking(move || run_pipeline(&bytes, &key, max_bytes))
+        .await
+        .unwrap_or_else(|panic| {
+            tracing::error!(error = %panic, "generation panicked; the run is failed");
+            PipelineOutput::failed(RunFailure::new(
+                "internal_error",
+                "generation failed unexpectedly",
+                Pipeline::LearningPack,
+            ))
+        });
+    run.finish(store, &keys, source, output, started, started_at)
+        .await
+}
+
+struct Run<'a> {
+    telemetry: &'a TelemetryClient,
+    invocation: &'a Invocation,
+    run_id: String,
+    document_id: String,
+    pipeline: Pipeline,
+}
+
+impl Run<'_> {
+    fn emit(&self, body: EventBody) {
+        self.telemetry.emit(TelemetryEvent::new(
+            self.run_id.clone(),
+            self.document_id.clone(),
+            self.pipeline,
+            self.invocation.source.clone(),
+            body,
+        ));
+    }
+
+    fn completed(
+        &self,
+        status: RunStatus,
+        error: Option<RunError>,
+        artifacts: u32,
+        started: StdInstant,
+    ) {
+        self.emit(EventBody::RunCompleted(RunCompleted {
+            status,
+            duration_ms: started.elapsed().as_millis() as u64,
+            artifact_count: artifacts,
+            error,
+            extra: Extra::new(),
+        }));
+    }
+
+    async fn flush(&self) -> FlushReport {
+        self.telemetry
+            .flush(FlushOptions {
+                lambda_deadline: self.invocation.deadline,
+                context: DropContext {
+                    run_id: Some(self.run_id.clone()),
+                    document_id: Some(self.document_id.clone()),
+                },
+            })
+            .await
+    }
+
+    /// Ends a run that hit a storage fault: its telemetry still says how it ended.
+    async fn abort(&self, error: GenerateError, started: StdInstant) -> GenerateError {
+        let kind = if error.is_retryable() {
+            "storage_unavailable"
+        } else {
+            "storage_error"
+        };
+        tracing::warn!(run_id = %self.run_id, error = %error_chain(&error), "run aborted");
+        self.completed(
+            RunStatus::Failed,
+            Some(RunError {
+                kind: kind.into(),
+                message: error.to_string(),
+            }),
+            0,
+            started,
+        );
+        let _ = self.flush().await;
+        error
+    }
+
+    async fn finish<S: ObjectStore>(
+        &mut self,
+        store: &S,
+        keys: &OutputKeys,
+        source: ManifestSource,
+        output: PipelineOutput,
+        started: StdInstant,
+        started_at: OffsetDateTime,
+    ) -> Result<RunOutcome, GenerateError> {
+        for verdict in &output.verdicts {
+            self.pipeline = verdict.pipeline;
+            let sensitive = (!verdict.excerpts.is_empty()).then(|| {
+                let mut map = Extra::new();
+                map.insert("excerpts".into(), json!(verdict.excerpts));
+                map
+            });
+            self.emit(EventBody::GuardrailEvaluated(GuardrailEvaluated {
+                guardrail: verdict.guardrail.clone(),
+                verdict: verdict.verdict,
+                items_checked: verdict.items_checked,
+                items_repaired: verdict.items_repaired,
+                items_removed: verdict.items_removed,
+                detail: verdict.detail.clone(),
+                sensitive,
+                extra: Extra::new(),
+            }));
+        }
+
+        let (status, error, artifacts) = match output.result {
+            Ok(artifacts) => match self.write_artifacts(store, keys, &source, artifacts).await {
+                Ok(written) => (ManifestStatus::Succeeded, None, written),
+                Err(error) => return Err(self.abort(error, started).await),
+            },
+            Err(failure) => {
+                self.pipeline = failure.stage;
+                tracing::info!(run_id = %self.run_id, kind = %failure.kind, "document refused");
+                let error = ManifestError {
+                    kind: failure.kind,
+                    message: failure.message,
+                };
+                (
+                    ManifestStatus::Failed,
+                    Some(error),
+                    ManifestArtifacts::default(),
+                )
+            }
+        };
+        let artifact_count =
+            u32::from(artifacts.learning_pack.is_some()) + u32::from(artifacts.games.is_some());
+        let run_status = match status {
+            ManifestStatus::Succeeded => RunStatus::Succeeded,
+            ManifestStatus::Failed => RunStatus::Failed,
+        };
+        let run_error = error.as_ref().map(|error| RunError {
+            kind: error.kind.clone(),
+            message: error.message.clone(),
+        });
+        self.completed(run_status, run_error, artifact_count, started);
+        let report = self.flush().await;
+
+        let manifest = Manifest {
+            manifest_version: MANIFEST_VERSION,
+            status,
+            error: error.clone(),
+            document_id: self.document_id.clone(),
+            run_id: self.run_id.clone(),
+            source: source.clone(),
+            artifacts,
+            document: output.document,
+            telemetry: serde_json::to_value(report).unwrap_or(Value::Null),
+            started_at: started_at.format(&Rfc3339).unwrap_or_default(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        let body =
+            serde_json::to_vec_pretty(&manifest).map_err(|source| GenerateError::Encode {
+                artifact: "manifest",
+                source,
+            })?;
+        store.put_json(&source.bucket, &keys.manifest, body).await?;
+
+        Ok(match error {
+            None => RunOutcome::Succeeded {
+                manifest_key: keys.manifest.clone(),
+                telemetry: report,
+            },
+            Some(error) => RunOutcome::Failed {
+                manifest_key: keys.manifest.clone(),
+                kind: error.kind,
+                telemetry: report,
+            },
+        })
+    }
+
+    async fn write_artifacts<S: ObjectStore>(
+        &mut self,
+        store: &S,
+        keys: &OutputKeys,
+        source: &ManifestSource,
+        artifacts: Artifacts,
+    ) -> Result<ManifestArtifacts, GenerateError> {
+        let writes = [
+            (
+                "learning_pack",
+                Pipeline::LearningPack,
+                &keys.learning_pack,
+                artifacts.learning_pack_json,
+                artifacts.pack_items,
+            ),
+            (
+                "games",
+                Pipeline::Games,
+                &keys.games,
+                artifacts.games_json,
+                artifacts.game_items,
+            ),
+        ];
+        for (artifact, pipeline, key, body, items) in writes {
+            let bytes = body.len() as u64;
+            store.put_json(&source.bucket, key, body).await?;
+            self.pipeline = pipeline;
+            let mut sensitive = Extra::new();
+            sensitive.insert("title".into(), json!(artifacts.title));
+            self.emit(EventBody::ArtifactRecorded(ArtifactRecorded {
+                artifact: artifact.into(),
+                key: key.clone(),
+                bytes,
+                item_count: items,
+                sensitive: Some(sensitive),
+                extra: Extra::new(),
+            }));
+        }
+        Ok(ManifestArtifacts {
+            learning_pack: Some(keys.learning_pack.clone()),
+            games: Some(keys.games.clone()),
+        })
+    }
+}
+
+async fn is_duplicate<S: ObjectStore>(
+    store: &S,
+    keys: &OutputKeys,
+    source: &ManifestSource,
+) -> Result<bool, GenerateError> {
+    let Some(existing) = store.read_optional(&source.bucket, &keys.manifest).await? else {
+        return Ok(false);
+    };
+    match serde_json::from_slice::<Manifest>(&existing) {
+        Ok(manifest) => Ok(manifest.source.same_version(source)),
+        Err(error) => {
+            tracing::warn!(manifest = %keys.manifest, %error, "existing manifest unreadable; regenerating");
+            Ok(false)
+        }
+    }
+}
+
+fn duplicate_marker() -> Extra {
+    let mut extra = Extra::new();
+    extra.insert("duplicate_of_earlier_run".into(), Value::Bool(true));
+    extra
+}
+
+/// A stable id for an object version: the same upload always maps to the same document.
+pub fn document_id(source: &ManifestSource) -> String {
+    let mut hasher = Sha256::new();
+    for part in [
+        source.bucket.as_str(),
+        source.key.as_str(),
+        source
+            .version_id
+            .as_deref()
+            .or(source.etag.as_deref())
+            .unwrap_or(""),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
