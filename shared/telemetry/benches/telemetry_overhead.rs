@@ -123,10 +123,18 @@ async fn naive_run(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Duration {
     started.elapsed()
 }
 
-async fn median_run(client: Option<&TelemetryClient>) -> Duration {
+/// The median of [`RUNS`] runs; the queue is emptied between runs (untimed) because moto's
+/// sends slow down as a queue grows, which would bill the emulator to the client.
+async fn median_run(
+    client: Option<&TelemetryClient>,
+    queue: Option<(&aws_sdk_sqs::Client, &str)>,
+) -> Duration {
     let mut samples = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         samples.push(run_with(client).await);
+        if let Some((sqs, queue_url)) = queue {
+            purge(sqs, queue_url).await;
+        }
     }
     median(samples)
 }
@@ -202,11 +210,11 @@ fn main() {
                 .start(transport)
         };
 
-        let off = median_run(None).await;
+        let off = median_run(None, None).await;
         println!("run with telemetry off, median: {:.2} ms", ms(off));
 
         let healthy = client(config.clone());
-        let healthy_run = median_run(Some(&healthy)).await;
+        let healthy_run = median_run(Some(&healthy), Some((&direct, &queue_url))).await;
         report("healthy sqs", healthy_run, off, "target ratio <= 1.02");
         purge(&direct, &queue_url).await;
 
@@ -215,7 +223,7 @@ fn main() {
             breaker_threshold: u32::MAX,
             ..config.clone()
         });
-        let blackholed_run = median_run(Some(&blackholed)).await;
+        let blackholed_run = median_run(Some(&blackholed), None).await;
         report(
             "blackholed sqs (breaker never opens)",
             blackholed_run,
@@ -239,7 +247,7 @@ fn main() {
             BreakerState::Open,
             "breaker should be open"
         );
-        let open_run = median_run(Some(&open)).await;
+        let open_run = median_run(Some(&open), None).await;
         report(
             "breaker open (sqs blackholed)",
             open_run,
@@ -253,6 +261,7 @@ fn main() {
         let mut naive = Vec::new();
         for _ in 0..RUNS {
             naive.push(naive_run(&naive_sqs, &queue_url).await);
+            purge(&direct, &queue_url).await;
         }
         report(
             "naive inline awaits, healthy sqs",
