@@ -13,6 +13,12 @@ scripts/stack.sh start
 source .stack/env
 export PATH="$root/.venv/bin:$PATH"
 
+# The function binaries that tests/tests/lambda_emulator.rs runs under cargo-lambda's Runtime
+# API emulator, built first because a test cannot build while `cargo test` holds the target
+# directory. Built together with the tests so both share one feature set: `--bin` alone would
+# leave out the dev-dependencies' features and compile the dependency graph a second time. Dev
+# profile: a release build of both would add minutes on two cores (docs/local-invoke.md).
+cargo build --workspace --bins --tests
 cargo test --workspace
 
 if [[ -x scripts/check-template.sh ]]; then
