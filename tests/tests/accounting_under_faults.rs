@@ -462,16 +462,28 @@ async fn every_emitted_event_is_stored_dead_lettered_or_counted() -> anyhow::Res
     );
     let table = table_counts(&fixture.dynamodb, &fixture.table, "generate").await?;
     let mut from_emf = DropCounts::default();
+    let mut uncertain = DropCounts::default();
     for line in emf
         .iter()
         .filter(|line| line["DropCounterWritten"] == false)
     {
         for reason in DropReason::ALL {
             from_emf.add(reason, emf_count(line, reason));
+            if line["DropCounterWriteUncertain"] == true {
+                uncertain.add(reason, emf_count(line, reason));
+            }
         }
     }
+    // A write whose answer was lost (moto slower than the flush deadline) may have landed:
+    // its line says so, and only those counts may be in the table on top of the recorded ones.
     for reason in DropReason::ALL {
-        assert_eq!(table.get(reason), in_table.get(reason), "table: {reason}");
+        let table = table.get(reason);
+        let recorded = in_table.get(reason);
+        assert!(
+            recorded <= table && table <= recorded + uncertain.get(reason),
+            "table: {reason}: {table} outside {recorded}..={}",
+            recorded + uncertain.get(reason)
+        );
         assert_eq!(from_emf.get(reason), emf_only.get(reason), "emf: {reason}");
     }
 

@@ -216,6 +216,7 @@ async fn refused_sqs_loses_events_that_are_counted_in_dynamodb() {
     }
     assert_eq!(counted, 12);
     assert_eq!(world.emf()[0]["DropCounterWritten"], true);
+    assert!(world.emf()[0].get("DropCounterWriteUncertain").is_none());
     world.cleanup().await;
 }
 
@@ -343,6 +344,8 @@ async fn dynamodb_down_with_sqs_prints_the_emf_line_and_returns_in_time() {
     let emf = world.emf();
     assert_eq!(emf.len(), 1);
     assert_eq!(emf[0]["DropCounterWritten"], false);
+    // Unanswered, the write may have landed: the line says so.
+    assert_eq!(emf[0]["DropCounterWriteUncertain"], true);
     assert_eq!(emf[0]["TelemetryDropped"], 7);
     assert_eq!(emf[0]["Dropped_unconfirmed"], 7);
     assert_eq!(emf[0]["run_id"], world.run_id.as_str());

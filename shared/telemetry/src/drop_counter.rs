@@ -5,8 +5,9 @@
 //! drop reason, plus `expires_at` for TTL. Recording is fail-open: the table write is bounded by
 //! a deadline, and whatever happens to it an EMF line carries the same counts (with
 //! `DropCounterWritten` saying whether the table has them too), so a lost write is still visible
-//! in CloudWatch and can drive an alarm. A WARN log with the run and document ids accompanies
-//! every record.
+//! in CloudWatch and can drive an alarm. When the write's answer was lost rather than refused,
+//! the line also says `DropCounterWriteUncertain`: the table may hold those counts as well.
+//! A WARN log with the run and document ids accompanies every record.
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -59,7 +60,24 @@ pub enum DropCounterError {
     Timeout,
     /// DynamoDB or the network failed the request.
     #[error("drop-counter write failed")]
-    Request(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Request {
+        /// Whether DynamoDB may have applied the write although no answer arrived.
+        ambiguous: bool,
+        /// The SDK error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl DropCounterError {
+    /// Whether the table may hold the counts despite the error (the answer, not the request,
+    /// was lost), in which case the EMF line may count them a second time.
+    pub fn is_uncertain(&self) -> bool {
+        match self {
+            Self::Timeout => true,
+            Self::Request { ambiguous, .. } => *ambiguous,
+        }
+    }
 }
 
 impl DropCounterTable {
@@ -131,7 +149,10 @@ impl DropCounterTable {
             .update_expression(expression)
             .send()
             .await
-            .map_err(|error| DropCounterError::Request(Box::new(error)))?;
+            .map_err(|error| DropCounterError::Request {
+                ambiguous: crate::transport::is_ambiguous(&error),
+                source: Box::new(error),
+            })?;
         Ok(())
     }
 }
@@ -162,15 +183,18 @@ pub async fn record_drops(
     }
     let now = OffsetDateTime::now_utc();
 
+    let mut uncertain = false;
     let written = match table {
         Some(table) => {
             let attempt = tokio::time::timeout_at(deadline, table.add(counts, now)).await;
             match attempt.unwrap_or(Err(DropCounterError::Timeout)) {
                 Ok(()) => true,
                 Err(error) => {
+                    uncertain = error.is_uncertain();
                     tracing::warn!(
                         component,
                         error = %error_chain(&error),
+                        uncertain,
                         "drop counters not written to table; emf line carries them"
                     );
                     false
@@ -180,7 +204,9 @@ pub async fn record_drops(
         None => false,
     };
 
-    emf(&emf_line(component, counts, context, written, now));
+    emf(&emf_line(
+        component, counts, context, written, uncertain, now,
+    ));
     let reasons = counts
         .iter()
         .filter(|(_, n)| *n > 0)
@@ -199,12 +225,15 @@ pub async fn record_drops(
     written
 }
 
-/// One CloudWatch embedded-metric-format line carrying `counts`.
+/// One CloudWatch embedded-metric-format line carrying `counts`. `write_uncertain` marks a
+/// table write whose answer was lost, so whoever reconciles the table with the metrics knows
+/// these counts may be in both.
 pub fn emf_line(
     component: &str,
     counts: &[(&str, u64)],
     context: &DropContext,
     table_written: bool,
+    write_uncertain: bool,
     now: OffsetDateTime,
 ) -> String {
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
@@ -230,6 +259,9 @@ pub fn emf_line(
     );
     root.insert("Component".into(), json!(component));
     root.insert("DropCounterWritten".into(), json!(table_written));
+    if write_uncertain {
+        root.insert("DropCounterWriteUncertain".into(), json!(true));
+    }
     if let Some(run_id) = &context.run_id {
         root.insert("run_id".into(), json!(run_id));
     }
@@ -270,6 +302,7 @@ mod tests {
             &counts,
             &context,
             false,
+            true,
             datetime!(2026-12-03 12:00 UTC),
         );
         let value: Value = serde_json::from_str(&line).unwrap();
@@ -279,6 +312,7 @@ mod tests {
         assert_eq!(value["Dropped_flush_timeout"], 5);
         assert_eq!(value["Component"], "generate");
         assert_eq!(value["DropCounterWritten"], false);
+        assert_eq!(value["DropCounterWriteUncertain"], true);
         assert_eq!(value["run_id"], "run-1");
         let directive = &value["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], METRIC_NAMESPACE);
