@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation {
             source: lambda_source(&event.context),
-            deadline: Some(deadline_from_epoch_millis(event.context.deadline)),
+            deadline: deadline_from_epoch_millis(event.context.deadline),
         };
         handle(store, config, telemetry, &invocation, &event.payload).await
     }))

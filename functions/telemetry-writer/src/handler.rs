@@ -550,12 +550,17 @@ pub async fn handle_invocation(
     writer.handle(invocation.payload, deadline).await
 }
 
-/// The monotonic instant matching a wall-clock deadline.
+/// The monotonic instant matching a wall-clock deadline. A deadline already past on arrival
+/// is not real (some local emulators send a duration instead of a time): Lambda's longest
+/// timeout stands in, and the per-operation MongoDB timeouts keep every wait bounded.
 fn instant_of(deadline: SystemTime) -> Instant {
-    let remaining = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
-    Instant::now() + remaining
+    match deadline.duration_since(SystemTime::now()) {
+        Ok(remaining) if !remaining.is_zero() => Instant::now() + remaining,
+        _ => {
+            tracing::warn!("invocation deadline already passed on arrival; using 15 minutes");
+            Instant::now() + std::time::Duration::from_secs(15 * 60)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -626,8 +631,12 @@ mod tests {
     }
 
     #[test]
-    fn deadlines_in_the_past_are_now() {
+    fn deadlines_already_past_on_arrival_fall_back_to_the_longest_timeout() {
         let past = SystemTime::now() - Duration::from_secs(5);
-        assert!(instant_of(past) <= Instant::now());
+        let fallback = instant_of(past) - Instant::now();
+        assert!(fallback > Duration::from_secs(14 * 60), "{fallback:?}");
+
+        let ahead = instant_of(SystemTime::now() + Duration::from_secs(30)) - Instant::now();
+        assert!(ahead <= Duration::from_secs(30) && ahead > Duration::from_secs(25));
     }
 }

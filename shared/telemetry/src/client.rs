@@ -241,12 +241,16 @@ impl TelemetryClientBuilder {
 }
 
 /// Converts Lambda's deadline (milliseconds since the Unix epoch) to a monotonic instant.
-pub fn deadline_from_epoch_millis(deadline_ms: u64) -> Instant {
+///
+/// Returns `None` when that deadline had already passed as the invocation arrived. No real
+/// invocation does that, but some local emulators send a duration instead of a time; trusting
+/// it would make every flush give up at once and count all telemetry as dropped.
+pub fn deadline_from_epoch_millis(deadline_ms: u64) -> Option<Instant> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as u64)
         .unwrap_or(0);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    (deadline_ms > now_ms).then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms))
 }
 
 #[cfg(test)]
@@ -646,6 +650,19 @@ mod tests {
         );
         assert_eq!(probe.dropped.get(DropReason::SendFailed), 1);
         assert_eq!(client.breaker_state(), BreakerState::Open);
+    }
+
+    #[test]
+    fn a_deadline_already_past_on_arrival_is_ignored() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(deadline_from_epoch_millis(600_000).is_none());
+        assert!(deadline_from_epoch_millis(now_ms - 1).is_none());
+        let ahead = deadline_from_epoch_millis(now_ms + 60_000).unwrap();
+        let remaining = ahead - Instant::now();
+        assert!(remaining > Duration::from_secs(55) && remaining <= Duration::from_secs(60));
     }
 
     #[tokio::test(start_paused = true)]
