@@ -198,9 +198,11 @@ fn main() {
             .queue_url
             .unwrap();
         let config = TelemetryConfig::default();
-        let client = |config: TelemetryConfig| {
+        // Healthy runs talk to moto directly, as a function talks to SQS; the proxy (which
+        // shares this runtime's workers) is only in the path where a fault needs it.
+        let client = |config: TelemetryConfig, endpoint: &str| {
             let transport = SqsTransport::new(
-                &sdk_config(&proxy.url()),
+                &sdk_config(endpoint),
                 &queue_url,
                 config.connect_timeout,
                 config.attempt_timeout,
@@ -213,16 +215,19 @@ fn main() {
         let off = median_run(None, None).await;
         println!("run with telemetry off, median: {:.2} ms", ms(off));
 
-        let healthy = client(config.clone());
+        let healthy = client(config.clone(), &stack.moto_url());
         let healthy_run = median_run(Some(&healthy), Some((&direct, &queue_url))).await;
         report("healthy sqs", healthy_run, off, "target ratio <= 1.02");
         purge(&direct, &queue_url).await;
 
         proxy.set(Fault::Blackhole);
-        let blackholed = client(TelemetryConfig {
-            breaker_threshold: u32::MAX,
-            ..config.clone()
-        });
+        let blackholed = client(
+            TelemetryConfig {
+                breaker_threshold: u32::MAX,
+                ..config.clone()
+            },
+            &proxy.url(),
+        );
         let blackholed_run = median_run(Some(&blackholed), None).await;
         report(
             "blackholed sqs (breaker never opens)",
@@ -234,11 +239,14 @@ fn main() {
             ),
         );
 
-        let open = client(TelemetryConfig {
-            breaker_threshold: 1,
-            breaker_cooldown: Duration::from_secs(3600),
-            ..config.clone()
-        });
+        let open = client(
+            TelemetryConfig {
+                breaker_threshold: 1,
+                breaker_cooldown: Duration::from_secs(3600),
+                ..config.clone()
+            },
+            &proxy.url(),
+        );
         open.emit(event(0));
         let _ = open.flush(FlushOptions::default()).await;
         let _ = open.flush(FlushOptions::default()).await;
@@ -257,7 +265,7 @@ fn main() {
         println!("  difference: {:.2} ms", ms(open_run) - ms(off));
 
         proxy.set(Fault::Pass);
-        let naive_sqs = aws_sdk_sqs::Client::new(&sdk_config(&proxy.url()));
+        let naive_sqs = aws_sdk_sqs::Client::new(&sdk_config(&stack.moto_url()));
         let mut naive = Vec::new();
         for _ in 0..RUNS {
             naive.push(naive_run(&naive_sqs, &queue_url).await);
@@ -272,7 +280,17 @@ fn main() {
         purge(&direct, &queue_url).await;
 
         proxy.set(Fault::Blackhole);
-        let naive_blackholed = naive_run(&naive_sqs, &queue_url).await;
+        // Without a timeout the naive design would wait forever; give it a generous one.
+        let naive_blackholed_sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&sdk_config(&proxy.url()))
+                .timeout_config(
+                    aws_sdk_sqs::config::timeout::TimeoutConfig::builder()
+                        .operation_timeout(Duration::from_secs(1))
+                        .build(),
+                )
+                .build(),
+        );
+        let naive_blackholed = naive_run(&naive_blackholed_sqs, &queue_url).await;
         report(
             "naive inline awaits, blackholed sqs (one run)",
             naive_blackholed,
