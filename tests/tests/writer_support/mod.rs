@@ -8,9 +8,6 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use aws_sdk_sqs::types::{
     Message, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
@@ -25,6 +22,7 @@ use packforge_telemetry::{
 };
 use packforge_testkit::{
     fault_proxy::FaultProxy,
+    resources::create_drop_table,
     sqs_trigger::{SqsTrigger, approximate_messages},
     stack::{LocalStack, sdk_config, unique_name},
 };
@@ -77,8 +75,7 @@ impl WriterFixture {
         });
         let queue_url =
             create_queue(&sqs, &unique_name("writer-queue"), Some(policy.to_string())).await?;
-        let table = unique_name("writer-drops");
-        create_drop_table(&dynamodb, &table).await?;
+        let table = create_drop_table(&dynamodb, "writer-drops").await?;
 
         let database = unique_name("writer").replace('-', "_");
         let mongodb_proxy = FaultProxy::start(stack.mongodb_addr()).await?;
@@ -304,32 +301,6 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<Strin
         .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn))
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("queue `{url}` has no arn"))
-}
-
-async fn create_drop_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> anyhow::Result<()> {
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-    };
-    dynamodb
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .attribute_definitions(attribute("pk")?)
-        .attribute_definitions(attribute("sk")?)
-        .send()
-        .await?;
-    Ok(())
 }
 
 fn rand_key() -> [u8; 32] {
