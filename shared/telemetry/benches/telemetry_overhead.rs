@@ -4,9 +4,10 @@
 //!       cargo bench -p packforge-telemetry --bench telemetry_overhead`
 //!
 //! Figures: the median cost of one `emit`; the median latency of a simulated generation run
-//! (CPU work with 30 events emitted along the way, then a flush) with telemetry against healthy
-//! SQS, blackholed SQS and an already-open breaker, each as a ratio to the same run with
-//! telemetry off; and the naive design that awaits each SQS send inline, side by side.
+//! (100 ms of CPU work with 30 events emitted along the way, then a flush) with telemetry
+//! against healthy SQS (also for a 1 s run), blackholed SQS and an already-open breaker, each
+//! as a ratio to the same run with telemetry off; and the naive design that awaits each SQS
+//! send inline, side by side.
 
 use std::{
     hint::black_box,
@@ -61,13 +62,19 @@ fn event(n: usize) -> TelemetryEvent {
     )
 }
 
-/// About 10 ms of CPU work, standing in for one step of extraction or generation; a
-/// simulated run does ten of them.
-fn work_step() -> u64 {
+/// One step of a short run: ten of them make a 100 ms run.
+const SHORT_STEP: Duration = Duration::from_millis(10);
+/// One step of a long run: ten of them make a 1 s run, closer to a real one with its S3 reads
+/// and writes.
+const LONG_STEP: Duration = Duration::from_millis(100);
+
+/// `step` of CPU work, standing in for one step of extraction or generation; a simulated run
+/// does ten of them.
+fn work_step(step: Duration) -> u64 {
     let started = Instant::now();
     let mut x = 0x9e37_79b9_7f4a_7c15_u64;
     let mut i = 0_u64;
-    while started.elapsed() < Duration::from_millis(10) {
+    while started.elapsed() < step {
         for _ in 0..1000 {
             x = black_box(x.rotate_left(5) ^ i.wrapping_mul(0x100_0000_01b3));
             i += 1;
@@ -85,11 +92,11 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-async fn run_with(client: Option<&TelemetryClient>) -> Duration {
+async fn run_with(client: Option<&TelemetryClient>, step: Duration) -> Duration {
     let started = Instant::now();
     for n in 0..EVENTS_PER_RUN {
         if n % 3 == 0 {
-            work_step();
+            work_step(step);
         }
         let event = event(n);
         if let Some(client) = client {
@@ -110,7 +117,7 @@ async fn naive_run(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Duration {
     let started = Instant::now();
     for n in 0..EVENTS_PER_RUN {
         if n % 3 == 0 {
-            work_step();
+            work_step(SHORT_STEP);
         }
         let body = event(n).to_json().expect("encode");
         let _ = sqs
@@ -128,10 +135,11 @@ async fn naive_run(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Duration {
 async fn median_run(
     client: Option<&TelemetryClient>,
     queue: Option<(&aws_sdk_sqs::Client, &str)>,
+    step: Duration,
 ) -> Duration {
     let mut samples = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
-        samples.push(run_with(client).await);
+        samples.push(run_with(client, step).await);
         if let Some((sqs, queue_url)) = queue {
             purge(sqs, queue_url).await;
         }
@@ -212,12 +220,22 @@ fn main() {
                 .start(transport)
         };
 
-        let off = median_run(None, None).await;
+        let off = median_run(None, None, SHORT_STEP).await;
         println!("run with telemetry off, median: {:.2} ms", ms(off));
 
         let healthy = client(config.clone(), &stack.moto_url());
-        let healthy_run = median_run(Some(&healthy), Some((&direct, &queue_url))).await;
+        let healthy_run = median_run(Some(&healthy), Some((&direct, &queue_url)), SHORT_STEP).await;
         report("healthy sqs", healthy_run, off, "target ratio <= 1.02");
+        println!("  difference: {:.2} ms", ms(healthy_run) - ms(off));
+        let off_long = median_run(None, None, LONG_STEP).await;
+        let healthy_long = median_run(Some(&healthy), Some((&direct, &queue_url)), LONG_STEP).await;
+        report(
+            "healthy sqs, 1 s run",
+            healthy_long,
+            off_long,
+            "target ratio <= 1.02",
+        );
+        println!("  difference: {:.2} ms", ms(healthy_long) - ms(off_long));
         purge(&direct, &queue_url).await;
 
         proxy.set(Fault::Blackhole);
@@ -228,7 +246,7 @@ fn main() {
             },
             &proxy.url(),
         );
-        let blackholed_run = median_run(Some(&blackholed), None).await;
+        let blackholed_run = median_run(Some(&blackholed), None, SHORT_STEP).await;
         report(
             "blackholed sqs (breaker never opens)",
             blackholed_run,
@@ -255,7 +273,7 @@ fn main() {
             BreakerState::Open,
             "breaker should be open"
         );
-        let open_run = median_run(Some(&open), None).await;
+        let open_run = median_run(Some(&open), None, SHORT_STEP).await;
         report(
             "breaker open (sqs blackholed)",
             open_run,
