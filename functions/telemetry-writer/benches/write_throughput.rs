@@ -7,7 +7,7 @@
 //! so server drift hits both alike. The last column is the time the run summary update alone
 //! takes per batch (one upsert statement per run, in one command): that is where the handler's
 //! time goes beyond the insert. Also prints the cost of preparing one event (decode, encrypt,
-//! build the document, averaged over the four event types) and of the encryption alone.
+//! build the document, averaged over the events of one run) and of the encryption alone.
 //!
 //! Needs a MongoDB at `PACKFORGE_MONGODB_ADDR` (`scripts/stack.sh start && source .stack/env`).
 //! Run with `cargo bench -p telemetry-writer --bench write_throughput`.
@@ -43,8 +43,20 @@ use time::OffsetDateTime;
 const BATCH_SIZES: [usize; 3] = [10, 100, 1000];
 /// Events measured per batch size and path; batches repeat until this many are written.
 const EVENTS_PER_SIZE: usize = 3000;
-/// Events per generation run, as the generate function emits them.
-const EVENTS_PER_RUN: usize = 4;
+/// Events per generation run, as the generate function emits them for a successful run:
+/// `run_started`, eight guardrail verdicts and one artifact per stage, `run_completed`.
+const EVENTS_PER_RUN: usize = 20;
+/// The guardrails the generate function reports for each stage.
+const GUARDRAILS: [&str; 8] = [
+    "personal_data",
+    "length_limits",
+    "grounded_in_source",
+    "answer_in_options",
+    "unique_options",
+    "unique_items",
+    "schema_valid",
+    "item_counts",
+];
 const ENCRYPTION_SAMPLES: usize = 20_000;
 
 fn main() {
@@ -261,40 +273,47 @@ fn run_events() -> Vec<TelemetryEvent> {
         "excerpt": "Bundle-sheath cells concentrate CO2 around RuBisCO, which limits \
                     photorespiration in hot, dry climates.",
     });
-    let bodies = [
-        EventBody::RunStarted(RunStarted {
-            bucket: "uploads".into(),
-            key: format!("uploads/{run_id}/notes.pdf"),
-            etag: Some("9b2cf535f27731c974343645a3985328".into()),
-            size_bytes: 48_213,
-            extra: Extra::new(),
-        }),
-        EventBody::ArtifactRecorded(ArtifactRecorded {
-            artifact: "learning_pack".into(),
-            key: format!("packs/{run_id}/learning-pack.json"),
-            bytes: 5_120,
-            item_count: 12,
-            sensitive: sensitive.as_object().cloned(),
-            extra: Extra::new(),
-        }),
+    let guardrail = |name: &str| {
         EventBody::GuardrailEvaluated(GuardrailEvaluated {
-            guardrail: "answer_in_options".into(),
+            guardrail: name.into(),
             verdict: Verdict::Repaired,
             items_checked: 10,
             items_repaired: 1,
             items_removed: 0,
-            detail: Some("one answer rewritten to match its options".into()),
+            detail: Some("one item rewritten".into()),
             sensitive: sensitive.as_object().cloned(),
             extra: Extra::new(),
-        }),
-        EventBody::RunCompleted(RunCompleted {
-            status: RunStatus::Succeeded,
-            duration_ms: 2_400,
-            artifact_count: 3,
-            error: None,
+        })
+    };
+    let artifact = |name: &str| {
+        EventBody::ArtifactRecorded(ArtifactRecorded {
+            artifact: name.into(),
+            key: format!("packs/{run_id}/{name}.json"),
+            bytes: 5_120,
+            item_count: 12,
+            sensitive: sensitive.as_object().cloned(),
             extra: Extra::new(),
-        }),
-    ];
+        })
+    };
+    let mut bodies = vec![EventBody::RunStarted(RunStarted {
+        bucket: "uploads".into(),
+        key: format!("uploads/{run_id}/notes.pdf"),
+        etag: Some("9b2cf535f27731c974343645a3985328".into()),
+        size_bytes: 48_213,
+        extra: Extra::new(),
+    })];
+    for stage in ["learning_pack", "games"] {
+        bodies.extend(GUARDRAILS.iter().map(|name| guardrail(name)));
+        bodies.push(artifact(stage));
+    }
+    bodies.push(EventBody::RunCompleted(RunCompleted {
+        status: RunStatus::Succeeded,
+        duration_ms: 2_400,
+        artifact_count: 2,
+        error: None,
+        extra: Extra::new(),
+    }));
+    debug_assert_eq!(bodies.len(), EVENTS_PER_RUN);
     bodies
         .into_iter()
         .map(|body| {
