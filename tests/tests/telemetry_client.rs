@@ -3,7 +3,10 @@
 //! against each other.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -32,6 +35,9 @@ struct World {
     table: String,
     run_id: String,
     emf_lines: Arc<Mutex<Vec<String>>>,
+    /// Events made since the last flush; every test emits each event it makes, so a report
+    /// must account for exactly these.
+    made: AtomicU64,
 }
 
 impl World {
@@ -53,6 +59,7 @@ impl World {
             table,
             run_id: unique_name("run"),
             emf_lines: Arc::default(),
+            made: AtomicU64::new(0),
         }
     }
 
@@ -73,6 +80,7 @@ impl World {
     }
 
     fn event(&self, n: usize) -> TelemetryEvent {
+        self.made.fetch_add(1, Ordering::Relaxed);
         TelemetryEvent::new(
             self.run_id.clone(),
             "doc-1",
@@ -105,6 +113,8 @@ impl World {
             })
             .await;
         assert!(report.balances(), "report does not balance: {report:?}");
+        let made = self.made.swap(0, Ordering::Relaxed);
+        assert_eq!(report.emitted, made, "report lost events: {report:?}");
         report
     }
 

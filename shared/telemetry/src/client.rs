@@ -24,7 +24,7 @@ use tokio::{
 use aws_types::SdkConfig;
 
 use crate::{
-    ConfigError, DropReason, SqsTransport, TelemetryEvent,
+    ConfigError, DropCounts, DropReason, SqsTransport, TelemetryEvent,
     breaker::BreakerState,
     config::TelemetryConfig,
     drop_counter::{DropContext, DropCounterTable, EmfSink, record_drops, stdout_sink},
@@ -32,6 +32,11 @@ use crate::{
     shipper::{FlushRequest, Shared, Shipper, Window},
     transport::Transport,
 };
+
+/// How long past the drain deadline a flush waits for the shipper to hand over its window.
+///
+/// Well inside the Lambda deadline margin, so waiting for it never overruns the invocation.
+const ANSWER_GRACE: Duration = Duration::from_millis(10);
 
 /// A cheap, cloneable handle to the telemetry pipeline of one process.
 ///
@@ -95,7 +100,7 @@ impl TelemetryClient {
             return;
         }
         match self.inner.events.try_send(event) {
-            Ok(()) => {}
+            Ok(()) => shared.count_accepted(),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 shared.count_emit_drop(DropReason::BufferFull);
             }
@@ -129,19 +134,19 @@ impl TelemetryClient {
             .flush_deadline
             .send_replace(Some(drain_deadline));
         let (reply, answer) = oneshot::channel();
+        // The shipper answers as soon as the drain deadline passes, but it still has to be
+        // scheduled to do so: without the grace, a deadline already at hand would end the wait
+        // before the shipper ran, and the window would be counted as unanswered.
+        let answer_deadline = deadline.max(drain_deadline + ANSWER_GRACE);
         let window = match self.inner.flushes.send(FlushRequest { reply }) {
-            Ok(()) => tokio::time::timeout_at(deadline, answer)
+            Ok(()) => tokio::time::timeout_at(answer_deadline, answer)
                 .await
                 .ok()
                 .and_then(Result::ok),
             Err(_) => None,
         };
-        let window = window.unwrap_or_else(|| {
-            tracing::error!("telemetry shipper did not answer the flush; report is incomplete");
-            Window::default()
-        });
+        let (emitted, sent, dropped) = self.close_window(window);
 
-        let dropped = window.dropped;
         let counts: Vec<_> = dropped.nonzero().collect();
         let drops_recorded = record_drops(
             self.inner.drop_table.as_ref(),
@@ -154,13 +159,52 @@ impl TelemetryClient {
         .await;
 
         FlushReport {
-            emitted: window.received + window.dropped_at_emit,
-            sent: window.sent,
+            emitted,
+            sent,
             dropped,
             dropped_total: dropped.total(),
             drops_recorded,
             flush_ms: started.elapsed().as_millis() as u64,
         }
+    }
+
+    /// Joins the shipper's window with what `emit` counted: `(emitted, sent, dropped)`.
+    ///
+    /// Without the shipper's window (it is gone, or did not answer in time) every event that
+    /// entered the buffer may or may not have reached SQS, so each is counted `unconfirmed`.
+    /// The same holds for any event the shipper's window does not account for, which only
+    /// happens when an earlier flush stopped waiting for it.
+    fn close_window(&self, window: Option<Window>) -> (u64, u64, DropCounts) {
+        let shared = &self.inner.shared;
+        let accepted = shared.take_accepted();
+        let mut dropped = shared.take_emit_drops();
+        let emitted = accepted + dropped.total();
+        let Some(window) = window else {
+            tracing::error!(
+                unconfirmed = accepted,
+                "telemetry shipper did not answer the flush; buffered events counted unconfirmed"
+            );
+            dropped.add(DropReason::Unconfirmed, accepted);
+            return (emitted, 0, dropped);
+        };
+
+        dropped.merge(&window.dropped);
+        let accounted = window.sent + window.dropped.total();
+        if accounted < accepted {
+            let missing = accepted - accounted;
+            tracing::error!(
+                unconfirmed = missing,
+                "telemetry events missing from the shipper's window; counted unconfirmed"
+            );
+            dropped.add(DropReason::Unconfirmed, missing);
+        }
+        if accounted > accepted {
+            // An `emit` racing this flush from another task: its event is in this window while
+            // its count lands in the next one, which must not count it again.
+            shared.carry_accepted(accounted - accepted);
+        }
+        let emitted = emitted.max(window.sent + dropped.total());
+        (emitted, window.sent, dropped)
     }
 
     /// A client for a Lambda function: settings from the environment (see
@@ -226,7 +270,16 @@ impl TelemetryClientBuilder {
             events_rx,
             flushes_rx,
         );
-        tokio::spawn(shipper.run());
+        let shipper = tokio::spawn(shipper.run());
+        tokio::spawn(async move {
+            // Without the shipper every later event is counted `send_failed` at `emit`, and
+            // what it held is counted `unconfirmed` at the next flush; this says why.
+            if let Err(error) = shipper.await
+                && error.is_panic()
+            {
+                tracing::error!(%error, "telemetry shipper panicked; telemetry is now dropped");
+            }
+        });
         TelemetryClient {
             inner: Arc::new(Inner {
                 events,
@@ -274,6 +327,7 @@ mod tests {
         },
         Error(RetryAction),
         Hang,
+        Panic,
     }
 
     /// A transport that answers from a script (last answer repeats) and records what it
@@ -351,6 +405,7 @@ mod tests {
                     message: "scripted failure".into(),
                 }),
                 Answer::Hang => std::future::pending().await,
+                Answer::Panic => panic!("scripted panic"),
             }
         }
     }
@@ -552,6 +607,48 @@ mod tests {
             started.elapsed()
         );
         assert_eq!(report.dropped.get(DropReason::FlushTimeout), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lambda_deadline_already_at_hand_still_accounts_for_every_event() {
+        let transport = ScriptedTransport::answering(vec![Answer::Accept]);
+        let config = TelemetryConfig::default();
+        let client = client(config.clone(), transport);
+        for n in 0..5 {
+            client.emit(event(n));
+        }
+        let options = FlushOptions {
+            lambda_deadline: Some(Instant::now() + config.deadline_margin / 2),
+            ..FlushOptions::default()
+        };
+        let report = client.flush(options).await;
+
+        assert_eq!(report.emitted, 5);
+        assert_eq!(
+            report.sent + report.dropped.get(DropReason::FlushTimeout),
+            5
+        );
+        assert!(report.balances());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicked_shipper_leaves_no_event_uncounted() {
+        let transport = ScriptedTransport::answering(vec![Answer::Panic]);
+        let client = client(TelemetryConfig::default(), transport);
+        for n in 0..3 {
+            client.emit(event(n));
+        }
+        let first = flush(&client).await;
+        for n in 3..5 {
+            client.emit(event(n));
+        }
+        let second = flush(&client).await;
+
+        assert_eq!((first.emitted, first.sent), (3, 0));
+        assert_eq!(first.dropped.get(DropReason::Unconfirmed), 3);
+        assert_eq!((second.emitted, second.sent), (2, 0));
+        assert_eq!(second.dropped.get(DropReason::SendFailed), 2);
+        assert!(first.balances() && second.balances());
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,7 +9,7 @@
 //! the line also says `DropCounterWriteUncertain`: the table may hold those counts as well.
 //! A WARN log with the run and document ids accompanies every record.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, io::Write, sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use serde_json::{Map, Value, json};
@@ -31,7 +31,10 @@ pub type EmfSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Prints each EMF line on stdout, where Lambda ships it to CloudWatch Logs.
 pub fn stdout_sink() -> EmfSink {
-    Arc::new(|line| println!("{line}"))
+    // `println!` panics when stdout is closed; losing the line is better than failing a flush.
+    Arc::new(|line| {
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    })
 }
 
 /// The drop-counter table for one component.

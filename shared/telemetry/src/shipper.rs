@@ -7,10 +7,12 @@
 //! wait is raced against the flush deadline: once it passes, whatever is still undelivered is
 //! counted as `flush_timeout` and abandoned, so a frozen container holds no uncounted events.
 //!
-//! The shipper owns the accounting window: it counts what it received, sent and dropped, and
-//! at each flush it hands the window (plus the drops `emit` counted) to the caller and starts a
-//! new one. An event therefore belongs to exactly one window, which is what keeps
-//! `emitted = sent + dropped` exact.
+//! Accounting is split by who can know: `emit` counts what it accepted into the buffer and what
+//! it dropped (atomics in [`Shared`], so the client can still account for every event when the
+//! shipper is gone), and the shipper counts what it sent and dropped. At each flush the shipper
+//! ends its window only after the buffer is empty and nothing is in flight, then hands it to
+//! the client and starts a new one. An event therefore belongs to exactly one window, which is
+//! what keeps `emitted = sent + dropped` exact.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -39,6 +41,7 @@ use crate::{
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) breaker: CircuitBreaker,
+    accepted: AtomicU64,
     emit_drops: [AtomicU64; DropReason::ALL.len()],
     pub(crate) flush_deadline: watch::Sender<Option<Instant>>,
 }
@@ -47,6 +50,7 @@ impl Shared {
     pub(crate) fn new(config: &TelemetryConfig) -> Self {
         Self {
             breaker: CircuitBreaker::new(config.breaker_threshold, config.breaker_cooldown),
+            accepted: AtomicU64::new(0),
             emit_drops: Default::default(),
             flush_deadline: watch::channel(None).0,
         }
@@ -57,7 +61,24 @@ impl Shared {
         self.emit_drops[reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn take_emit_drops(&self) -> DropCounts {
+    /// Counts an event `emit` put into the buffer; lock-free.
+    pub(crate) fn count_accepted(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Events accepted into the buffer since the previous call.
+    pub(crate) fn take_accepted(&self) -> u64 {
+        self.accepted.swap(0, Ordering::AcqRel)
+    }
+
+    /// Takes `n` events already reported off the next window's count. Wrapping on purpose:
+    /// the racing `emit` that owes the count may add it just after.
+    pub(crate) fn carry_accepted(&self, n: u64) {
+        self.accepted.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Drops `emit` counted since the previous call.
+    pub(crate) fn take_emit_drops(&self) -> DropCounts {
         let mut counts = DropCounts::default();
         for reason in DropReason::ALL {
             counts.add(
@@ -69,16 +90,12 @@ impl Shared {
     }
 }
 
-/// One accounting window: everything between two flushes.
+/// The shipper's side of one accounting window: everything between two flushes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Window {
-    /// Events that entered the buffer (not those `emit` dropped).
-    pub(crate) received: u64,
     pub(crate) sent: u64,
-    /// Drops of the shipper and of `emit`.
+    /// Drops of the shipper; those of `emit` are counted in [`Shared`].
     pub(crate) dropped: DropCounts,
-    /// Events dropped by `emit`, counted in `dropped` too.
-    pub(crate) dropped_at_emit: u64,
 }
 
 /// Asks the shipper to drain before the deadline published in [`Shared::flush_deadline`].
@@ -162,7 +179,6 @@ impl<T: Transport> Shipper<T> {
     }
 
     fn accept(&mut self, event: TelemetryEvent) {
-        self.window.received += 1;
         match encode(&event, self.config.max_message_bytes) {
             Ok(encoded) => self.pending.push_back(encoded),
             Err(reason) => {
@@ -198,16 +214,14 @@ impl<T: Transport> Shipper<T> {
         let mut leftovers = self.pending.len() as u64;
         self.pending.clear();
         while self.events.try_recv().is_ok() {
-            self.window.received += 1;
             leftovers += 1;
         }
         self.window.dropped.add(DropReason::FlushTimeout, leftovers);
 
-        let mut window = std::mem::take(&mut self.window);
-        let emit_drops = self.shared.take_emit_drops();
-        window.dropped_at_emit = emit_drops.total();
-        window.dropped.merge(&emit_drops);
+        let window = std::mem::take(&mut self.window);
         self.shared.flush_deadline.send_replace(None);
+        // A client that stopped waiting has already counted this window's events as
+        // unconfirmed, so an answer nobody reads loses nothing.
         let _ = request.reply.send(window);
     }
 
