@@ -36,7 +36,11 @@ start() {
     "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" > "$state/moto.log" 2>&1 &
     echo $! > "$state/moto.pid"
 
+    # moto may not have bound its port yet, so the next free port can be the same one.
     mongo_port="$(free_port)"
+    while [[ "$mongo_port" == "$moto_port" ]]; do
+        mongo_port="$(free_port)"
+    done
     rm -rf "$state/secantus-data"
     "$venv/bin/secantusd-py" --host 127.0.0.1 --port "$mongo_port" \
         --storage-path "$state/secantus-data" --log-level WARNING > "$state/secantus.log" 2>&1 &

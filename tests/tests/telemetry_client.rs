@@ -265,14 +265,21 @@ async fn blackholed_sqs_flush_returns_within_budget_and_counts_leftovers() {
 #[tokio::test]
 async fn slow_sqs_still_delivers_everything_within_the_budget() {
     let world = World::new().await;
-    let client = world.client(fast_config());
-    world.sqs_proxy.set(Fault::Delay(Duration::from_millis(40)));
+    let config = fast_config();
+    let client = world.client(config.clone());
+    world
+        .sqs_proxy
+        .switch(Fault::Delay(Duration::from_millis(40)))
+        .await;
     for n in 0..10 {
         client.emit(world.event(n));
     }
+    let started = Instant::now();
     let report = world.flush(&client).await;
+    let took = started.elapsed();
 
     assert_eq!((report.sent, report.dropped_total), (10, 0));
+    assert!(took <= config.flush_budget, "flush took {took:?}");
     world.sqs_proxy.set(Fault::Pass);
     assert_eq!(world.queued_keys().await, keys(0..10));
     world.cleanup().await;

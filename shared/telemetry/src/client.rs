@@ -297,13 +297,17 @@ impl TelemetryClientBuilder {
 ///
 /// Returns `None` when that deadline had already passed as the invocation arrived. No real
 /// invocation does that, but some local emulators send a duration instead of a time; trusting
-/// it would make every flush give up at once and count all telemetry as dropped.
+/// it would make every flush give up at once and count all telemetry as dropped. Also `None`
+/// for a deadline too far ahead for the clock to represent.
 pub fn deadline_from_epoch_millis(deadline_ms: u64) -> Option<Instant> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as u64)
         .unwrap_or(0);
-    (deadline_ms > now_ms).then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms))
+    if deadline_ms <= now_ms {
+        return None;
+    }
+    Instant::now().checked_add(Duration::from_millis(deadline_ms - now_ms))
 }
 
 #[cfg(test)]
@@ -757,6 +761,7 @@ mod tests {
             .as_millis() as u64;
         assert!(deadline_from_epoch_millis(600_000).is_none());
         assert!(deadline_from_epoch_millis(now_ms - 1).is_none());
+        assert!(deadline_from_epoch_millis(u64::MAX).is_none_or(|at| at > Instant::now()));
         let ahead = deadline_from_epoch_millis(now_ms + 60_000).unwrap();
         let remaining = ahead - Instant::now();
         assert!(remaining > Duration::from_secs(55) && remaining <= Duration::from_secs(60));

@@ -12,6 +12,16 @@ pub const DEFAULT_FLUSH_BUDGET: Duration = Duration::from_millis(200);
 /// SQS's message and batch size limit on AWS today (1 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
+/// The longest flush budget accepted: a Lambda invocation lasts at most 15 minutes.
+const MAX_FLUSH_MS: u64 = 15 * 60 * 1000;
+
+/// The largest buffer accepted; each slot is one event held in memory.
+const MAX_BUFFER_EVENTS: u64 = 1 << 20;
+
+/// The largest message limit accepted: well past SQS's own limit, far below what a batch of ten
+/// could not hold in memory.
+const MAX_MESSAGE_BYTES_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// Configuration of a [`TelemetryClient`](crate::TelemetryClient).
 ///
 /// Every field has a default suited to a Lambda function that emits a few dozen events per
@@ -107,10 +117,15 @@ impl TelemetryConfig {
                 .filter(|value| !value.trim().is_empty())
                 .ok_or(ConfigError::Missing { name })
         };
-        let number = |name: &'static str| -> Result<Option<u64>, ConfigError> {
+        let number = |name: &'static str, max: u64| -> Result<Option<u64>, ConfigError> {
             match lookup(name).filter(|value| !value.trim().is_empty()) {
                 None => Ok(None),
                 Some(value) => match value.trim().parse::<u64>() {
+                    Ok(n) if n > max => Err(ConfigError::TooLarge {
+                        name,
+                        value: n,
+                        max,
+                    }),
                     Ok(n) if n > 0 => Ok(Some(n)),
                     _ => Err(ConfigError::Invalid { name, value }),
                 },
@@ -121,13 +136,13 @@ impl TelemetryConfig {
             component: component.into(),
             ..Self::default()
         };
-        if let Some(ms) = number("TELEMETRY_FLUSH_MS")? {
+        if let Some(ms) = number("TELEMETRY_FLUSH_MS", MAX_FLUSH_MS)? {
             config.flush_budget = Duration::from_millis(ms);
         }
-        if let Some(events) = number("TELEMETRY_BUFFER_EVENTS")? {
+        if let Some(events) = number("TELEMETRY_BUFFER_EVENTS", MAX_BUFFER_EVENTS)? {
             config.buffer_events = events as usize;
         }
-        if let Some(bytes) = number("TELEMETRY_MAX_MESSAGE_BYTES")? {
+        if let Some(bytes) = number("TELEMETRY_MAX_MESSAGE_BYTES", MAX_MESSAGE_BYTES_LIMIT)? {
             config.max_message_bytes = bytes as usize;
             config.max_batch_bytes = bytes as usize;
         }
@@ -181,6 +196,27 @@ mod tests {
             error.to_string(),
             "missing required environment variable `TELEMETRY_QUEUE_URL`"
         );
+    }
+
+    #[test]
+    fn numbers_past_what_the_client_honours_are_rejected() {
+        for (name, value) in [
+            ("TELEMETRY_FLUSH_MS", "18446744073709551615"),
+            ("TELEMETRY_BUFFER_EVENTS", "100000000000"),
+            ("TELEMETRY_MAX_MESSAGE_BYTES", "1073741824"),
+        ] {
+            let pairs = [
+                ("TELEMETRY_QUEUE_URL", "http://q"),
+                ("TELEMETRY_DROP_TABLE", "drops"),
+                (name, value),
+            ];
+            let vars = lookup(&pairs);
+            let error = TelemetryConfig::from_lookup("generate", vars).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::TooLarge { name: found, .. } if found == name),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -17,6 +17,16 @@ pub enum ConfigError {
         /// The value found.
         value: String,
     },
+    /// A variable holds a number past what the client can honour.
+    #[error("environment variable `{name}` must be at most {max}, got `{value}`")]
+    TooLarge {
+        /// The variable's name.
+        name: &'static str,
+        /// The value found.
+        value: u64,
+        /// The largest value accepted.
+        max: u64,
+    },
 }
 
 /// Renders an error and its sources on one line, for logs and diagnostics.
