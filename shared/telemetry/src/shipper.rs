@@ -287,10 +287,12 @@ impl<T: Transport> Shipper<T> {
                         .collect();
                     let before = entries.len();
                     let mut rejected = 0;
+                    let mut rejected_code = None;
                     entries.retain(|entry| match failed.get(&entry.id) {
                         None => false,
                         Some(failure) if failure.sender_fault => {
                             rejected += 1;
+                            rejected_code.get_or_insert_with(|| failure.code.clone());
                             false
                         }
                         Some(_) => true,
@@ -298,7 +300,8 @@ impl<T: Transport> Shipper<T> {
                     let sent = before - entries.len() - rejected;
                     self.window.sent += sent as u64;
                     if rejected > 0 {
-                        tracing::warn!(rejected, "sqs rejected telemetry entries as malformed");
+                        let code = rejected_code.unwrap_or_default();
+                        tracing::warn!(rejected, code, "sqs rejected telemetry entries");
                         self.drop_entries(DropReason::SendFailed, rejected);
                     }
                     if sent > 0 || entries.is_empty() {

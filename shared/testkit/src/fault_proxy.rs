@@ -101,10 +101,24 @@ impl FaultProxy {
 
     /// Switches the fault and waits until the listener has applied it, so that, for example,
     /// the very next connect after switching to [`Fault::Refuse`] is refused.
+    ///
+    /// # Panics
+    ///
+    /// Panics when the listener has not applied the fault within 5 s (it could not listen on
+    /// its port again after refusing), so the test fails instead of hanging.
     pub async fn switch(&self, fault: Fault) {
         let mut applied = self.applied.subscribe();
         self.set(fault);
-        let _ = applied.wait_for(|current| *current == fault).await;
+        let waited = tokio::time::timeout(
+            Duration::from_secs(5),
+            applied.wait_for(|current| *current == fault),
+        )
+        .await;
+        assert!(
+            matches!(waited, Ok(Ok(_))),
+            "fault proxy on {} did not apply {fault:?} within 5 s",
+            self.addr
+        );
     }
 
     /// The fault in force.
@@ -205,7 +219,23 @@ async fn serve(client: TcpStream, upstream: SocketAddr, mut fault: watch::Receiv
     let mut client_open = true;
 
     loop {
+        // Fault changes first: a switch must govern the very next chunk, not the one after.
         tokio::select! {
+            biased;
+            changed = fault.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let next = *fault.borrow_and_update();
+                match next {
+                    Fault::Refuse => return,
+                    Fault::Blackhole => blackholed = true,
+                    _ if blackholed => return,
+                    Fault::CutResponse { .. } => response_bytes = 0,
+                    _ => {}
+                }
+                current = next;
+            }
             read = client_read.read(&mut request_chunk), if client_open => {
                 let n = match read {
                     Ok(n) => n,
@@ -246,20 +276,6 @@ async fn serve(client: TcpStream, upstream: SocketAddr, mut fault: watch::Receiv
                 if forward < n {
                     return;
                 }
-            }
-            changed = fault.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                let next = *fault.borrow_and_update();
-                match next {
-                    Fault::Refuse => return,
-                    Fault::Blackhole => blackholed = true,
-                    _ if blackholed => return,
-                    Fault::CutResponse { .. } => response_bytes = 0,
-                    _ => {}
-                }
-                current = next;
             }
         }
     }
@@ -330,15 +346,13 @@ mod tests {
         let mut live = TcpStream::connect(proxy.addr()).await.unwrap();
         round_trip(&mut live, Duration::from_secs(2)).await.unwrap();
 
-        proxy.set(Fault::Refuse);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        proxy.switch(Fault::Refuse).await;
         let error = TcpStream::connect(proxy.addr()).await.unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
         let after = round_trip(&mut live, Duration::from_secs(2)).await;
         assert!(matches!(after, Ok(ref bytes) if bytes.is_empty()) || after.is_err());
 
-        proxy.set(Fault::Pass);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        proxy.switch(Fault::Pass).await;
         let mut fresh = TcpStream::connect(proxy.addr()).await.unwrap();
         assert_eq!(
             round_trip(&mut fresh, Duration::from_secs(2))
@@ -354,8 +368,7 @@ mod tests {
         let mut live = TcpStream::connect(proxy.addr()).await.unwrap();
         round_trip(&mut live, Duration::from_secs(2)).await.unwrap();
 
-        proxy.set(Fault::Blackhole);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        proxy.switch(Fault::Blackhole).await;
         let mut fresh = TcpStream::connect(proxy.addr()).await.unwrap();
         let fresh_reply = round_trip(&mut fresh, Duration::from_millis(300)).await;
         let live_reply = round_trip(&mut live, Duration::from_millis(300)).await;
@@ -370,7 +383,7 @@ mod tests {
     #[tokio::test]
     async fn delay_holds_responses_back() {
         let proxy = FaultProxy::start(echo_server(b"pong").await).await.unwrap();
-        proxy.set(Fault::Delay(Duration::from_millis(200)));
+        proxy.switch(Fault::Delay(Duration::from_millis(200))).await;
         let mut stream = TcpStream::connect(proxy.addr()).await.unwrap();
 
         let started = Instant::now();
@@ -387,7 +400,7 @@ mod tests {
         let proxy = FaultProxy::start(echo_server(b"pong-pong").await)
             .await
             .unwrap();
-        proxy.set(Fault::CutResponse { after_bytes: 3 });
+        proxy.switch(Fault::CutResponse { after_bytes: 3 }).await;
         let mut stream = TcpStream::connect(proxy.addr()).await.unwrap();
         stream.write_all(b"ping").await.unwrap();
 
