@@ -26,7 +26,7 @@ use std::{
 };
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use packforge_ops::redrive::{RedriveOutcome, RedriveRequest, redrive};
+use packforge_ops::redrive::{RedriveOutcome, redrive};
 use packforge_telemetry::{
     DropCounterTable, DropCounts, DropReason, FlushOptions, FlushReport, SqsTransport,
     TelemetryClient, TelemetryConfig, TelemetryEvent,
@@ -176,16 +176,7 @@ async fn recover(fixture: &WriterFixture) -> anyhow::Result<usize> {
         if fixture.dlq_size().await? == 0 {
             return Ok(redriven);
         }
-        let outcome = redrive(
-            &fixture.sqs,
-            &RedriveRequest {
-                from: fixture.dlq_url.clone(),
-                to: fixture.queue_url.clone(),
-                dry_run: false,
-                max: None,
-            },
-        )
-        .await?;
+        let outcome = redrive(&fixture.sqs, &fixture.redrive_request()).await?;
         let RedriveOutcome::Moved(moved) = outcome else {
             anyhow::bail!("moto has no move task, expected a client-side move: {outcome:?}");
         };

@@ -1,10 +1,14 @@
-//! Poison messages go to the dead-letter queue at once, with their reason, and are counted.
+//! Poison messages go to the dead-letter queue at once, with their reason, and are counted
+//! once, however often they are redriven.
 
 mod writer_support;
 
 use std::collections::BTreeSet;
 
-use packforge_ops::drops::read_drops;
+use packforge_ops::{
+    drops::read_drops,
+    redrive::{RedriveOutcome, RedriveRequest, redrive},
+};
 use packforge_testkit::fault_proxy::{Fault, FaultProxy};
 use serde_json::json;
 use telemetry_writer::{
@@ -58,6 +62,13 @@ async fn poison_messages_go_to_the_dlq_at_once_with_their_reason_and_are_counted
         .into();
     assert_eq!(reasons, expected);
 
+    assert_eq!(writer_drops(&fixture).await?, counted_once());
+
+    fixture.cleanup().await
+}
+
+/// Today's drop counters of the writer, by reason.
+async fn writer_drops(fixture: &WriterFixture) -> anyhow::Result<Vec<(String, u64)>> {
     let rows = read_drops(
         &fixture.dynamodb,
         &fixture.table,
@@ -66,18 +77,69 @@ async fn poison_messages_go_to_the_dlq_at_once_with_their_reason_and_are_counted
         time::OffsetDateTime::now_utc(),
     )
     .await?;
-    let counted: Vec<(&str, u64)> = rows
-        .iter()
-        .map(|row| (row.reason.as_str(), row.count))
-        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.reason, row.count))
+        .collect())
+}
+
+/// The counters after each of [`poison_bodies`] was counted once.
+fn counted_once() -> Vec<(String, u64)> {
+    [
+        "poison_invalid_event",
+        "poison_not_json",
+        "poison_unsupported_schema_version",
+    ]
+    .map(|reason| (reason.to_string(), 1))
+    .into()
+}
+
+#[tokio::test]
+async fn redriven_poison_stays_put_unless_included_and_is_counted_once() -> anyhow::Result<()> {
+    let fixture = WriterFixture::start(5).await?;
+    fixture.send_bodies(&poison_bodies()).await?;
+    fixture.drain().await?;
+    assert_eq!(writer_drops(&fixture).await?, counted_once());
+    let request = fixture.redrive_request();
+
+    // By default poison stays in the dead-letter queue, visible again at once.
+    let outcome = redrive(&fixture.sqs, &request).await?;
+    let RedriveOutcome::Moved(skipped) = outcome else {
+        anyhow::bail!("skipping poison needs a client-side move: {outcome:?}");
+    };
     assert_eq!(
-        counted,
-        vec![
-            ("poison_invalid_event", 1),
-            ("poison_not_json", 1),
-            ("poison_unsupported_schema_version", 1),
-        ]
+        (skipped.moved, skipped.skipped_poison),
+        (0, 3),
+        "{skipped:?}"
     );
+    let dry_run = RedriveRequest {
+        dry_run: true,
+        ..request.clone()
+    };
+    assert_eq!(
+        redrive(&fixture.sqs, &dry_run).await?,
+        RedriveOutcome::DryRun { available: 3 }
+    );
+
+    // Included, it moves with its attributes; the writer sends it back without a recount.
+    let include = RedriveRequest {
+        include_poison: true,
+        ..request
+    };
+    let outcome = redrive(&fixture.sqs, &include).await?;
+    let RedriveOutcome::Moved(moved) = outcome else {
+        anyhow::bail!("moto has no move task, expected a client-side move: {outcome:?}");
+    };
+    assert_eq!((moved.moved, moved.skipped_poison), (3, 0), "{moved:?}");
+    let report = fixture.drain().await?;
+    assert_eq!((report.received, report.failed), (3, 0), "{report:?}");
+    let dead = fixture.receive_dlq(3).await?;
+    assert_eq!(dead.len(), 3);
+    for message in &dead {
+        let attributes = message.message_attributes().cloned().unwrap_or_default();
+        assert!(attributes.contains_key(REASON_ATTRIBUTE), "{attributes:?}");
+    }
+    assert_eq!(writer_drops(&fixture).await?, counted_once());
 
     fixture.cleanup().await
 }
@@ -116,15 +178,29 @@ async fn poison_that_cannot_be_forwarded_reaches_the_dlq_through_the_redrive_pol
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body(), Some(poison_bodies()[0].as_str()));
     // Not counted: the writer never saw it accepted by the DLQ.
-    let rows = read_drops(
-        &fixture.dynamodb,
-        &fixture.table,
-        &[COMPONENT.to_string()],
-        1,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await?;
-    assert!(rows.is_empty(), "{rows:?}");
+    assert!(writer_drops(&fixture).await?.is_empty());
+
+    // Without the reason attribute it is redriven by default, and counted now, once.
+    fixture
+        .sqs
+        .change_message_visibility()
+        .queue_url(&fixture.dlq_url)
+        .receipt_handle(dead[0].receipt_handle().unwrap_or_default())
+        .visibility_timeout(0)
+        .send()
+        .await?;
+    sqs_proxy.switch(Fault::Pass).await;
+    let request = fixture.redrive_request();
+    let outcome = redrive(&fixture.sqs, &request).await?;
+    assert!(
+        matches!(outcome, RedriveOutcome::Moved(moved) if moved.moved == 1),
+        "{outcome:?}"
+    );
+    fixture.drain().await?;
+    assert_eq!(
+        writer_drops(&fixture).await?,
+        vec![("poison_not_json".to_string(), 1)]
+    );
 
     fixture.cleanup().await
 }

@@ -25,10 +25,8 @@ async fn events_dead_lettered_during_an_outage_are_written_exactly_once_after_re
 
     fixture.mongodb_proxy.set(Fault::Pass);
     let request = RedriveRequest {
-        from: fixture.dlq_url.clone(),
-        to: fixture.queue_url.clone(),
         dry_run: true,
-        max: None,
+        ..fixture.redrive_request()
     };
     let dry_run = redrive(&fixture.sqs, &request).await?;
     assert_eq!(

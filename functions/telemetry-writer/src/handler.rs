@@ -40,7 +40,7 @@ use crate::{
     document::stored_document,
     encryption::EncryptionKey,
     error::{WriterError, error_chain},
-    poison::DeadLetterQueue,
+    poison::{DeadLetterQueue, REASON_ATTRIBUTE},
     run_summary::run_update,
     store::{EventStore, InsertOutcome},
 };
@@ -101,6 +101,9 @@ enum RecordState {
     Poison {
         poison: Poison,
         body: String,
+        /// The message carries the reason attribute: the writer dead-lettered and counted it
+        /// before, and an operator redrove it. Forwarded again, it is not counted again.
+        counted_before: bool,
     },
     Stored {
         event: Box<TelemetryEvent>,
@@ -213,6 +216,7 @@ impl Writer {
     }
 
     fn prepare(&self, message: SqsMessage, now: OffsetDateTime) -> Record {
+        let counted_before = carries_poison_reason(&message);
         let message_id = message.message_id.filter(|id| !id.is_empty());
         let span = tracing::info_span!(
             "sqs_message",
@@ -227,7 +231,11 @@ impl Writer {
             }
         });
         let state = match state {
-            RecordState::Poison { poison, .. } => RecordState::Poison { poison, body },
+            RecordState::Poison { poison, .. } => RecordState::Poison {
+                poison,
+                body,
+                counted_before,
+            },
             other => other,
         };
         Record {
@@ -237,11 +245,12 @@ impl Writer {
         }
     }
 
-    /// Forwards every poison record; returns the counter names of those forwarded.
+    /// Forwards every poison record; returns the counter names of those forwarded and not
+    /// counted before.
     async fn forward_poison(&self, records: &mut [&mut Record], deadline: Instant) -> Vec<String> {
         let deadline = deadline - RESPONSE_MARGIN;
         let sends = records.iter().enumerate().filter_map(|(index, record)| {
-            let RecordState::Poison { poison, body } = &record.state else {
+            let RecordState::Poison { poison, body, .. } = &record.state else {
                 return None;
             };
             let send = self.dead_letters.forward(
@@ -257,11 +266,16 @@ impl Writer {
         let mut forwarded = Vec::new();
         for (index, result) in results {
             let record = &mut records[index];
-            let RecordState::Poison { poison, .. } = &record.state else {
+            let RecordState::Poison {
+                poison,
+                counted_before,
+                ..
+            } = &record.state
+            else {
                 continue;
             };
             let (reason, detail) = (poison.reason, poison.detail.clone());
-            let counter = poison.counter_name();
+            let counter = (!counted_before).then(|| poison.counter_name());
             match result {
                 Ok(()) => {
                     record.span.in_scope(|| {
@@ -269,11 +283,12 @@ impl Writer {
                             message_id = record.message_id.as_deref().unwrap_or(""),
                             reason,
                             detail,
+                            counted_before = counter.is_none(),
                             "poison message sent to the dead-letter queue"
                         )
                     });
                     record.state = RecordState::Forwarded;
-                    forwarded.push(counter);
+                    forwarded.extend(counter);
                 }
                 Err(error) => {
                     let error = error_chain(&error);
@@ -441,6 +456,12 @@ impl Record {
     }
 }
 
+/// Whether the writer dead-lettered this message before: only it sets the reason attribute,
+/// and a redrive that keeps attributes brings it back with the message.
+fn carries_poison_reason(message: &SqsMessage) -> bool {
+    message.message_attributes.contains_key(REASON_ATTRIBUTE)
+}
+
 /// Decodes, validates and encrypts one body. Pure apart from the random nonce.
 fn prepare_body(body: &str, key: &EncryptionKey, now: OffsetDateTime) -> RecordState {
     let event = match decode(body) {
@@ -449,6 +470,7 @@ fn prepare_body(body: &str, key: &EncryptionKey, now: OffsetDateTime) -> RecordS
             return RecordState::Poison {
                 poison,
                 body: String::new(),
+                counted_before: false,
             };
         }
     };
@@ -463,6 +485,7 @@ fn prepare_body(body: &str, key: &EncryptionKey, now: OffsetDateTime) -> RecordS
                 detail: error_chain(&error),
             },
             body: String::new(),
+            counted_before: false,
         },
         Err(error) => RecordState::Failed(error_chain(&error)),
     }
@@ -593,6 +616,20 @@ mod tests {
             span: Span::none(),
             state,
         }
+    }
+
+    #[test]
+    fn only_messages_carrying_the_reason_attribute_count_as_counted_before() {
+        let mut message = SqsMessage::default();
+        message
+            .message_attributes
+            .insert("unrelated".into(), Default::default());
+        assert!(!carries_poison_reason(&message));
+
+        message
+            .message_attributes
+            .insert(REASON_ATTRIBUTE.into(), Default::default());
+        assert!(carries_poison_reason(&message));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! failed, so SQS redelivers it and, after `maxReceiveCount` receives, its redrive policy moves
 //! it to the same queue anyway (without the reason attribute). A forwarded message is counted
 //! in the drop-counter table by the caller; a message that was not forwarded is not counted,
-//! since it will be seen again.
+//! since it will be seen again. A poison message that already carries [`REASON_ATTRIBUTE`] was
+//! counted when the writer first forwarded it (an operator redrove it with its attributes): it
+//! is forwarded again but not counted again, so each poison message is counted once.
 
 use aws_sdk_sqs::types::MessageAttributeValue;
 use tokio::time::Instant;

@@ -13,6 +13,7 @@ use aws_sdk_sqs::types::{
 };
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
+use packforge_ops::redrive::RedriveRequest;
 use packforge_telemetry::{
     TelemetryEvent,
     event::{
@@ -205,6 +206,17 @@ impl WriterFixture {
             messages.extend(output.messages.unwrap_or_default());
         }
         Ok(messages)
+    }
+
+    /// A redrive of the whole dead-letter queue back to the queue, poison left in place.
+    pub fn redrive_request(&self) -> RedriveRequest {
+        RedriveRequest {
+            from: self.dlq_url.clone(),
+            to: self.queue_url.clone(),
+            dry_run: false,
+            max: None,
+            include_poison: false,
+        }
     }
 
     /// Deletes everything the fixture created.

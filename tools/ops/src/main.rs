@@ -37,6 +37,9 @@ enum Command {
         /// Move at most N messages (moves client-side).
         #[arg(long, value_name = "N")]
         max: Option<usize>,
+        /// Move poison messages too (those with a `packforge_poison_reason` attribute).
+        #[arg(long)]
+        include_poison: bool,
     },
     /// Print dropped-telemetry counters by day, component and reason.
     Drops {
@@ -76,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
             to,
             dry_run,
             max,
+            include_poison,
         } => {
             let aws = aws_config::load_from_env().await;
             let client = aws_sdk_sqs::Client::new(&aws);
@@ -84,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
                 to,
                 dry_run,
                 max,
+                include_poison,
             };
             let outcome = redrive::redrive(&client, &request).await?;
             println!("{outcome}");

@@ -1,22 +1,29 @@
 //! Redrive: move messages from a dead-letter queue back to the queue that feeds the writer.
 //!
-//! On AWS the service moves them itself (`StartMessageMoveTask`), which survives the CLI
-//! exiting. Endpoints that do not implement that call (moto) and requests with a message limit
-//! (the service task cannot stop after N messages) use a client-side move instead: receive,
-//! send to the destination, then delete from the source only what the destination accepted.
+//! Poison messages (those the writer dead-lettered with [`REASON_ATTRIBUTE`]) stay where they
+//! are unless asked for: they would only be poison again. Skipping them needs a client-side
+//! move: receive, send to the destination with every message attribute, then delete from the
+//! source only what the destination accepted. Skipped poison is made visible again at the end.
 //! A crash between send and delete can duplicate a message, never lose one; the writer is
-//! idempotent, so a duplicate costs nothing.
+//! idempotent, so a duplicate costs nothing. The move handles at most as many messages as the
+//! source held when it started, so messages that come back while it runs (the writer still
+//! failing, or forwarding redriven poison again) cannot keep it going round.
+//!
+//! With poison included and no message limit, the service moves everything itself
+//! (`StartMessageMoveTask`), which survives the CLI exiting; endpoints that do not implement
+//! that call (moto) get the client-side move. Attributes travel with the messages either way,
+//! so the writer recognises redriven poison and does not count it a second time.
 
 use aws_sdk_sqs::{
     Client,
     config::retry::RetryConfig,
     error::ProvideErrorMetadata,
     types::{
-        DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
-        SendMessageBatchRequestEntry,
+        ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+        MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
     },
 };
-use telemetry_writer::poison::{ORIGINAL_ID_ATTRIBUTE, REASON_ATTRIBUTE};
+use telemetry_writer::poison::REASON_ATTRIBUTE;
 
 use crate::error::OpsError;
 
@@ -36,6 +43,8 @@ pub struct RedriveRequest {
     pub dry_run: bool,
     /// Move at most this many messages (forces the client-side move).
     pub max: Option<usize>,
+    /// Move poison messages too; without it they stay in the dead-letter queue.
+    pub include_poison: bool,
 }
 
 /// What a redrive did.
@@ -67,6 +76,8 @@ pub struct MoveReport {
     /// Messages the destination refused; they return to the source after the visibility
     /// timeout.
     pub failed: usize,
+    /// Poison messages left in the source because poison was not included.
+    pub skipped_poison: usize,
 }
 
 /// Runs a redrive as `request` says.
@@ -82,7 +93,8 @@ pub async fn redrive(
     if request.dry_run {
         return Ok(RedriveOutcome::DryRun { available });
     }
-    if request.max.is_none() {
+    // The service task cannot skip poison or stop after N messages.
+    if request.include_poison && request.max.is_none() {
         let source_arn = queue_arn(client, &request.from).await?;
         let destination_arn = queue_arn(client, &request.to).await?;
         // No retries: an endpoint that lacks the call answers the same way every time.
@@ -113,7 +125,8 @@ pub async fn redrive(
             }
         }
     }
-    let report = move_messages(client, &request.from, &request.to, request.max).await?;
+    let limit = usize::try_from(available).unwrap_or(usize::MAX);
+    let report = move_messages(client, request, limit).await?;
     Ok(RedriveOutcome::Moved(report))
 }
 
@@ -137,36 +150,61 @@ fn is_not_implemented<E: ProvideErrorMetadata>(
     status == Some(501) || (error.code().is_none() && status.is_some_and(|s| s >= 500))
 }
 
-/// Moves messages client-side until the source has none visible or `max` have moved.
-/// Message attributes are copied, except the two the writer adds when it dead-letters a poison
-/// message: they describe the message's stay in the dead-letter queue.
+/// Moves messages client-side from `request.from` to `request.to`, with their attributes,
+/// until the source has none visible, `limit` have been received or `request.max` have been
+/// sent. Poison is skipped unless `request.include_poison`.
 ///
 /// # Errors
 ///
 /// Fails if a receive, send or delete call fails outright.
 pub async fn move_messages(
     client: &Client,
-    from: &str,
-    to: &str,
-    max: Option<usize>,
+    request: &RedriveRequest,
+    limit: usize,
 ) -> Result<MoveReport, OpsError> {
     let mut report = MoveReport::default();
+    let mut skipped = Vec::new();
     loop {
-        let remaining = max.map_or(BATCH_LIMIT, |max| max.saturating_sub(report.received));
-        if remaining == 0 {
-            return Ok(report);
+        let attempted = report.received - report.skipped_poison;
+        let allowed = request
+            .max
+            .map_or(usize::MAX, |max| max.saturating_sub(attempted));
+        let wanted = allowed
+            .min(limit.saturating_sub(report.received))
+            .min(BATCH_LIMIT);
+        if wanted == 0 {
+            break;
         }
-        let messages = receive(client, from, remaining.min(BATCH_LIMIT)).await?;
+        let messages = receive(client, &request.from, wanted).await?;
         if messages.is_empty() {
-            return Ok(report);
+            break;
         }
         report.received += messages.len();
 
-        let sent = send(client, to, &messages).await?;
+        let (poison, messages): (Vec<Message>, Vec<Message>) = messages
+            .into_iter()
+            .partition(|message| !request.include_poison && is_poison(message));
+        report.skipped_poison += poison.len();
+        skipped.extend(poison);
+        if messages.is_empty() {
+            continue;
+        }
+        let sent = send(client, &request.to, &messages).await?;
         report.failed += messages.len() - sent.len();
         let accepted: Vec<&Message> = sent.iter().map(|&index| &messages[index]).collect();
-        report.moved += delete(client, from, &accepted).await?;
+        report.moved += delete(client, &request.from, &accepted).await?;
     }
+    // Held back until the end so the loop does not receive them again. Failing to release
+    // them costs only time: they reappear when their visibility timeout ends.
+    let _ = release(client, &request.from, &skipped).await;
+    Ok(report)
+}
+
+/// Whether the writer dead-lettered `message` as poison.
+fn is_poison(message: &Message) -> bool {
+    message
+        .message_attributes()
+        .is_some_and(|attributes| attributes.contains_key(REASON_ATTRIBUTE))
 }
 
 async fn receive(client: &Client, queue: &str, count: usize) -> Result<Vec<Message>, OpsError> {
@@ -180,11 +218,7 @@ async fn receive(client: &Client, queue: &str, count: usize) -> Result<Vec<Messa
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .send()
         .await
-        .map_err(|error| OpsError::Sqs {
-            operation: "ReceiveMessage",
-            queue: queue.to_string(),
-            source: Box::new(error),
-        })?;
+        .map_err(sqs_error("ReceiveMessage", queue))?;
     Ok(output.messages.unwrap_or_default())
 }
 
@@ -194,38 +228,21 @@ async fn send(client: &Client, queue: &str, messages: &[Message]) -> Result<Vec<
         .iter()
         .enumerate()
         .map(|(index, message)| {
-            let attributes = message.message_attributes().map(|attributes| {
-                attributes
-                    .iter()
-                    .filter(|(name, _)| {
-                        name.as_str() != REASON_ATTRIBUTE && name.as_str() != ORIGINAL_ID_ATTRIBUTE
-                    })
-                    .map(|(name, value)| (name.clone(), value.clone()))
-                    .collect()
-            });
             SendMessageBatchRequestEntry::builder()
                 .id(index.to_string())
                 .message_body(message.body().unwrap_or_default())
-                .set_message_attributes(attributes)
+                .set_message_attributes(message.message_attributes().cloned())
                 .build()
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| OpsError::Sqs {
-            operation: "SendMessageBatch",
-            queue: queue.to_string(),
-            source: Box::new(error),
-        })?;
+        .map_err(sqs_error("SendMessageBatch", queue))?;
     let output = client
         .send_message_batch()
         .queue_url(queue)
         .set_entries(Some(entries))
         .send()
         .await
-        .map_err(|error| OpsError::Sqs {
-            operation: "SendMessageBatch",
-            queue: queue.to_string(),
-            source: Box::new(error),
-        })?;
+        .map_err(sqs_error("SendMessageBatch", queue))?;
     Ok(output
         .successful()
         .iter()
@@ -247,23 +264,54 @@ async fn delete(client: &Client, queue: &str, messages: &[&Message]) -> Result<u
                 .build()
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| OpsError::Sqs {
-            operation: "DeleteMessageBatch",
-            queue: queue.to_string(),
-            source: Box::new(error),
-        })?;
+        .map_err(sqs_error("DeleteMessageBatch", queue))?;
     let output = client
         .delete_message_batch()
         .queue_url(queue)
         .set_entries(Some(entries))
         .send()
         .await
-        .map_err(|error| OpsError::Sqs {
-            operation: "DeleteMessageBatch",
-            queue: queue.to_string(),
-            source: Box::new(error),
-        })?;
+        .map_err(sqs_error("DeleteMessageBatch", queue))?;
     Ok(output.successful().len())
+}
+
+/// Wraps a failed SQS call, naming the operation and the queue.
+fn sqs_error<E>(operation: &'static str, queue: &str) -> impl FnOnce(E) -> OpsError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let queue = queue.to_string();
+    move |error| OpsError::Sqs {
+        operation,
+        queue,
+        source: Box::new(error),
+    }
+}
+
+/// Makes `messages` visible in `queue` again at once.
+async fn release(client: &Client, queue: &str, messages: &[Message]) -> Result<(), OpsError> {
+    for chunk in messages.chunks(BATCH_LIMIT) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(index, message)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .visibility_timeout(0)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqs_error("ChangeMessageVisibilityBatch", queue))?;
+        client
+            .change_message_visibility_batch()
+            .queue_url(queue)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(sqs_error("ChangeMessageVisibilityBatch", queue))?;
+    }
+    Ok(())
 }
 
 /// The ARN of the queue at `url`.
@@ -278,11 +326,7 @@ pub async fn queue_arn(client: &Client, url: &str) -> Result<String, OpsError> {
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|error| OpsError::Sqs {
-            operation: "GetQueueAttributes",
-            queue: url.to_string(),
-            source: Box::new(error),
-        })?;
+        .map_err(sqs_error("GetQueueAttributes", url))?;
     output
         .attributes()
         .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn))
@@ -299,11 +343,7 @@ async fn visible_messages(client: &Client, url: &str) -> Result<u64, OpsError> {
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
         .send()
         .await
-        .map_err(|error| OpsError::Sqs {
-            operation: "GetQueueAttributes",
-            queue: url.to_string(),
-            source: Box::new(error),
-        })?;
+        .map_err(sqs_error("GetQueueAttributes", url))?;
     Ok(output
         .attributes()
         .and_then(|attributes| attributes.get(&QueueAttributeName::ApproximateNumberOfMessages))
@@ -324,11 +364,21 @@ impl std::fmt::Display for RedriveOutcome {
                 f,
                 "move task started for about {available} message(s); task handle {task_handle}"
             ),
-            Self::Moved(report) => write!(
-                f,
-                "moved {} of {} received message(s); {} refused by the destination",
-                report.moved, report.received, report.failed
-            ),
+            Self::Moved(report) => {
+                write!(
+                    f,
+                    "moved {} of {} received message(s); {} refused by the destination",
+                    report.moved, report.received, report.failed
+                )?;
+                if report.skipped_poison > 0 {
+                    write!(
+                        f,
+                        "; {} poison message(s) left in place (`--include-poison` moves them)",
+                        report.skipped_poison
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }
