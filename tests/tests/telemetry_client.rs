@@ -265,12 +265,15 @@ async fn blackholed_sqs_flush_returns_within_budget_and_counts_leftovers() {
 #[tokio::test]
 async fn slow_sqs_still_delivers_everything_within_the_budget() {
     let world = World::new().await;
-    let config = fast_config();
+    // Slow, but well inside the budget and the attempt timeout even on a loaded machine.
+    let delay = Duration::from_millis(40);
+    let config = TelemetryConfig {
+        attempt_timeout: Duration::from_secs(1),
+        flush_budget: Duration::from_secs(2),
+        ..fast_config()
+    };
     let client = world.client(config.clone());
-    world
-        .sqs_proxy
-        .switch(Fault::Delay(Duration::from_millis(40)))
-        .await;
+    world.sqs_proxy.switch(Fault::Delay(delay)).await;
     for n in 0..10 {
         client.emit(world.event(n));
     }
@@ -279,7 +282,10 @@ async fn slow_sqs_still_delivers_everything_within_the_budget() {
     let took = started.elapsed();
 
     assert_eq!((report.sent, report.dropped_total), (10, 0));
-    assert!(took <= config.flush_budget, "flush took {took:?}");
+    assert!(
+        took >= delay && took <= config.flush_budget,
+        "flush took {took:?}"
+    );
     world.sqs_proxy.set(Fault::Pass);
     assert_eq!(world.queued_keys().await, keys(0..10));
     world.cleanup().await;
