@@ -31,8 +31,8 @@ impl GenerateConfig {
     ///
     /// # Errors
     ///
-    /// Names the variable that is malformed, or the prefixes when outputs would land under
-    /// the upload prefix and retrigger the function.
+    /// Names the variable that is malformed, a prefix that does not end with `/`, or the
+    /// prefixes when outputs would land under the upload prefix and retrigger the function.
     pub fn from_env() -> Result<Self, GenerateError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -63,6 +63,19 @@ impl GenerateConfig {
                     )?,
                 },
             };
+        // Without the slash, `uploads` would also match `uploads-archive/...`, and outputs
+        // would be written beside the folder name instead of inside a folder.
+        for (name, prefix) in [
+            ("UPLOAD_PREFIX", &config.upload_prefix),
+            ("OUTPUT_PREFIX", &config.output_prefix),
+        ] {
+            if !prefix.ends_with('/') {
+                return Err(GenerateError::Config {
+                    name,
+                    problem: format!("`{prefix}` must end with `/`, e.g. `{prefix}/`"),
+                });
+            }
+        }
         if config.output_prefix.starts_with(&config.upload_prefix)
             || config.upload_prefix.starts_with(&config.output_prefix)
         {
@@ -95,6 +108,31 @@ mod tests {
         })
         .unwrap_err();
         assert!(error.to_string().contains("`OUTPUT_PREFIX`"), "{error}");
+    }
+
+    #[test]
+    fn prefixes_without_a_trailing_slash_are_refused_with_name_and_value() {
+        for name in ["UPLOAD_PREFIX", "OUTPUT_PREFIX"] {
+            let error = GenerateConfig::from_lookup(|variable| {
+                (variable == name).then(|| "documents".to_string())
+            })
+            .unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains(&format!("`{name}`")), "{message}");
+            assert!(message.contains("`documents`"), "{message}");
+        }
+    }
+
+    #[test]
+    fn prefixes_with_a_trailing_slash_are_accepted() {
+        let config = GenerateConfig::from_lookup(|name| match name {
+            "UPLOAD_PREFIX" => Some("in/".into()),
+            "OUTPUT_PREFIX" => Some("out/".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.upload_prefix, "in/");
+        assert_eq!(config.output_prefix, "out/");
     }
 
     #[test]
