@@ -58,10 +58,13 @@ impl Transport for JsonLinesTransport {
             }
             Ok(())
         };
-        write().map_err(|error| TransportError {
-            action: packforge_telemetry::retry::RetryAction::Drop,
-            ambiguous: false,
-            message: format!("writing `{}` failed: {error}", self.path.display()),
+        write().map_err(|error| {
+            TransportError::new(
+                packforge_telemetry::retry::RetryAction::Drop,
+                false,
+                format!("writing `{}`", self.path.display()),
+                error,
+            )
         })?;
         Ok(BatchResult::default())
     }

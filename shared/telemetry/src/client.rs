@@ -403,11 +403,12 @@ mod tests {
                     }
                     Ok(BatchResult { failed })
                 }
-                Answer::Error(action) => Err(TransportError {
+                Answer::Error(action) => Err(TransportError::new(
                     action,
-                    ambiguous: false,
-                    message: "scripted failure".into(),
-                }),
+                    false,
+                    "scripted send",
+                    std::io::Error::other("scripted failure"),
+                )),
                 Answer::Hang => std::future::pending().await,
                 Answer::Panic => panic!("scripted panic"),
             }

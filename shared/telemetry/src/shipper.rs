@@ -33,6 +33,7 @@ use crate::{
     batch::{EncodedEvent, MAX_BATCH_ENTRIES, encode, next_batch},
     breaker::{BreakerState, CircuitBreaker},
     config::TelemetryConfig,
+    error::error_chain,
     retry::{Backoff, RetryAction},
     transport::{OutgoingEntry, Transport},
 };
@@ -316,7 +317,7 @@ impl<T: Transport> Shipper<T> {
                     RetryAction::Retry
                 }
                 AttemptOutcome::Answered(Err(error)) => {
-                    tracing::debug!(attempt, error = %error, "telemetry batch failed");
+                    tracing::debug!(attempt, error = %error_chain(&error), "telemetry batch failed");
                     self.record_failure();
                     ambiguous |= error.ambiguous;
                     error.action

@@ -15,7 +15,7 @@ use aws_sdk_sqs::{
     types::SendMessageBatchRequestEntry,
 };
 
-use crate::{error::error_chain, retry::RetryAction};
+use crate::retry::RetryAction;
 
 /// One message of a batch; `id` is unique within the batch.
 #[derive(Debug, Clone)]
@@ -46,15 +46,35 @@ pub struct BatchResult {
 
 /// A batch call that failed as a whole.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{context}")]
 pub struct TransportError {
     /// Whether retrying can help.
     pub action: RetryAction,
     /// Whether the request may have been processed although no answer arrived (a timeout, a
     /// connection lost after sending, an unreadable answer).
     pub ambiguous: bool,
-    /// What happened, with its sources, on one line.
-    pub message: String,
+    /// What was being done, in a few words.
+    pub context: String,
+    /// Why it failed.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl TransportError {
+    /// A failure while doing `context`, caused by `source`.
+    pub fn new(
+        action: RetryAction,
+        ambiguous: bool,
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            action,
+            ambiguous,
+            context: context.into(),
+            source: source.into(),
+        }
+    }
 }
 
 /// Sends batches of encoded events.
@@ -108,10 +128,8 @@ impl Transport for SqsTransport {
                 .id(entry.id)
                 .message_body(entry.body)
                 .build()
-                .map_err(|error| TransportError {
-                    action: RetryAction::Drop,
-                    ambiguous: false,
-                    message: format!("invalid batch entry: {}", error_chain(&error)),
+                .map_err(|error| {
+                    TransportError::new(RetryAction::Drop, false, "building a batch entry", error)
                 })?;
             request = request.entries(built);
         }
@@ -128,11 +146,12 @@ impl Transport for SqsTransport {
                     })
                     .collect(),
             }),
-            Err(error) => Err(TransportError {
-                action: classify(&error),
-                ambiguous: is_ambiguous(&error),
-                message: error_chain(&error),
-            }),
+            Err(error) => Err(TransportError::new(
+                classify(&error),
+                is_ambiguous(&error),
+                "sqs SendMessageBatch",
+                error,
+            )),
         }
     }
 }
