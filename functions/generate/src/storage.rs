@@ -2,15 +2,18 @@
 //! directory behind it for the local command.
 //!
 //! S3 failures are classified where the SDK types are known: timeouts, connection failures,
-//! throttling and 5xx answers are retryable; other 4xx answers are not. A missing object is not
+//! throttling and 5xx answers are retryable; other 4xx answers are not. Every S3 call is bounded
+//! by [`StorageTimeouts`], so an S3 that stops answering fails the call as retryable instead of
+//! holding the invocation until Lambda kills it. A missing object is not
 //! an error but [`Fetched::Missing`] (it was deleted between upload and processing), and an
 //! object over the size limit is [`Fetched::TooLarge`], known from its length before its body
 //! is read.
 
-use std::{future::Future, path::PathBuf};
+use std::{future::Future, path::PathBuf, time::Duration};
 
 use aws_sdk_s3::{
     Client,
+    config::{http::HttpResponse, timeout::TimeoutConfig},
     error::{ProvideErrorMetadata, SdkError},
     primitives::ByteStream,
 };
@@ -68,30 +71,67 @@ pub trait ObjectStore: Send + Sync {
     ) -> impl Future<Output = Result<(), GenerateError>> + Send;
 }
 
+/// Time limits of S3 calls.
+///
+/// The defaults fit many times into the function's default timeout (120 s), so a blackholed
+/// S3 fails a call as retryable while there is still time to flush telemetry and report the
+/// failure. A call that hangs costs at most `operation`, plus `body` once headers arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageTimeouts {
+    /// Opening a connection (default 2 s).
+    pub connect: Duration,
+    /// One attempt, up to the response headers (default 4 s).
+    pub attempt: Duration,
+    /// One call with the SDK's retries, up to the response headers (default 8 s).
+    pub operation: Duration,
+    /// Reading a body once its headers arrived (default 8 s), which the SDK's own limits do
+    /// not cover: a 25 MiB upload reads from S3 in well under a second.
+    pub body: Duration,
+}
+
+impl Default for StorageTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(2),
+            attempt: Duration::from_secs(4),
+            operation: Duration::from_secs(8),
+            body: Duration::from_secs(8),
+        }
+    }
+}
+
 /// S3 as an [`ObjectStore`].
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: Client,
+    body_timeout: Duration,
 }
 
 impl S3Store {
-    /// Wraps an S3 client.
+    /// Wraps an S3 client; bodies are read within the default [`StorageTimeouts::body`].
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            body_timeout: StorageTimeouts::default().body,
+        }
+    }
+
+    /// Reads bodies within `limit` instead.
+    pub fn with_body_timeout(mut self, limit: Duration) -> Self {
+        self.body_timeout = limit;
+        self
     }
 }
 
-fn storage_error<E>(
-    operation: &'static str,
-    bucket: &str,
-    key: &str,
-    error: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> GenerateError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let retryable = match &error {
+/// Whether a later attempt of a failed S3 call may succeed.
+fn is_retryable<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        // The request could not be built: the same request fails the same way.
         SdkError::ConstructionFailure(_) => false,
+        // No answer in time, no connection, or an answer cut short: S3 may be back soon.
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
             let throttled = matches!(
@@ -100,13 +140,25 @@ where
             );
             status >= 500 || throttled
         }
+        // Variants added to the SDK later are most likely transport faults.
         _ => true,
-    };
+    }
+}
+
+fn storage_error<E>(
+    operation: &'static str,
+    bucket: &str,
+    key: &str,
+    error: SdkError<E, HttpResponse>,
+) -> GenerateError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     GenerateError::Storage {
         operation,
         bucket: bucket.into(),
         key: key.into(),
-        retryable,
+        retryable: is_retryable(&error),
         source: Box::new(error),
     }
 }
@@ -143,7 +195,7 @@ impl ObjectStore for S3Store {
             .e_tag()
             .map(|etag| etag.trim_matches('"').to_string());
         let version_id = output.version_id().map(str::to_string);
-        let bytes = collect_body(output.body, bucket, key).await?;
+        let bytes = collect_body(output.body, self.body_timeout, bucket, key).await?;
         Ok(Fetched::Object(StoredObject {
             bytes,
             etag,
@@ -164,7 +216,9 @@ impl ObjectStore for S3Store {
             .send()
             .await
         {
-            Ok(output) => Ok(Some(collect_body(output.body, bucket, key).await?)),
+            Ok(output) => Ok(Some(
+                collect_body(output.body, self.body_timeout, bucket, key).await?,
+            )),
             Err(SdkError::ServiceError(service)) if service.err().is_no_such_key() => Ok(None),
             Err(error) => Err(storage_error("get", bucket, key, error)),
         }
@@ -184,18 +238,24 @@ impl ObjectStore for S3Store {
     }
 }
 
-async fn collect_body(body: ByteStream, bucket: &str, key: &str) -> Result<Vec<u8>, GenerateError> {
-    // A body cut midway is a network fault like any other: worth a retry.
-    let bytes = body
-        .collect()
+async fn collect_body(
+    body: ByteStream,
+    limit: Duration,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, GenerateError> {
+    // A body cut midway or stalled is a network fault like any other: worth a retry.
+    let retryable = |source: Box<dyn std::error::Error + Send + Sync>| GenerateError::Storage {
+        operation: "get",
+        bucket: bucket.into(),
+        key: key.into(),
+        retryable: true,
+        source,
+    };
+    let bytes = tokio::time::timeout(limit, body.collect())
         .await
-        .map_err(|error| GenerateError::Storage {
-            operation: "get",
-            bucket: bucket.into(),
-            key: key.into(),
-            retryable: true,
-            source: Box::new(error),
-        })?;
+        .map_err(|elapsed| retryable(Box::new(elapsed)))?
+        .map_err(|error| retryable(Box::new(error)))?;
     Ok(bytes.into_bytes().to_vec())
 }
 
@@ -287,15 +347,68 @@ impl ObjectStore for DirectoryStore {
     }
 }
 
-/// An S3 client from shared settings; path-style addressing when an endpoint override
-/// (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`) points at a local server, which cannot serve
-/// bucket subdomains.
+/// An S3 client from shared settings with the default [`StorageTimeouts`]; path-style
+/// addressing when an endpoint override (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`) points
+/// at a local server, which cannot serve bucket subdomains.
 pub fn s3_client(sdk_config: &aws_config::SdkConfig) -> Client {
     let local = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
         .iter()
         .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
+    s3_client_with(sdk_config, local, &StorageTimeouts::default())
+}
+
+/// An S3 client from shared settings, addressing buckets by path when `path_style`, with the
+/// connection, attempt and operation limits of `timeouts`.
+pub fn s3_client_with(
+    sdk_config: &aws_config::SdkConfig,
+    path_style: bool,
+    timeouts: &StorageTimeouts,
+) -> Client {
+    let timeout_config = TimeoutConfig::builder()
+        .connect_timeout(timeouts.connect)
+        .operation_attempt_timeout(timeouts.attempt)
+        .operation_timeout(timeouts.operation)
+        .build();
     let config = aws_sdk_s3::config::Builder::from(sdk_config)
-        .force_path_style(local)
+        .force_path_style(path_style)
+        .timeout_config(timeout_config)
         .build();
     Client::from_conf(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::{
+        error::ErrorMetadata, operation::get_object::GetObjectError, primitives::SdkBody,
+    };
+
+    use super::*;
+
+    fn answer(status: u16, code: &str) -> SdkError<GetObjectError, HttpResponse> {
+        let error = GetObjectError::generic(ErrorMetadata::builder().code(code).build());
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(error, raw)
+    }
+
+    #[test]
+    fn a_timeout_is_retryable() {
+        let error: SdkError<GetObjectError, HttpResponse> = SdkError::timeout_error("elapsed");
+        assert!(is_retryable(&error));
+        assert!(storage_error("get", "b", "k", error).is_retryable());
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_but_access_denied_is_not() {
+        assert!(is_retryable(&answer(503, "SlowDown")));
+        assert!(is_retryable(&answer(500, "InternalError")));
+        assert!(is_retryable(&answer(400, "RequestTimeout")));
+        assert!(!is_retryable(&answer(403, "AccessDenied")));
+    }
+
+    #[test]
+    fn default_timeouts_leave_most_of_the_function_timeout() {
+        let timeouts = StorageTimeouts::default();
+        assert!(timeouts.connect <= timeouts.attempt && timeouts.attempt <= timeouts.operation);
+        assert!(timeouts.operation + timeouts.body <= Duration::from_secs(30));
+    }
 }
