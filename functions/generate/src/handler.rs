@@ -1,9 +1,11 @@
 //! The Lambda handler: one invocation payload in, one run per object, a summary out.
 //!
 //! Each record runs in its own span (bucket, key) and on its own: a bad document or a
-//! malformed record never fails the others. If any record hit a retryable storage fault, the
-//! invocation fails with a `Retryable` error after all records were tried; the retry finds
-//! the finished ones by their manifests and skips them.
+//! malformed record never fails the others, and ends as a finished run. Once every record was
+//! tried, a record that hit a transient fault fails the invocation with a `Retryable` error
+//! (the retry finds the finished records by their manifests and skips them); failing that, a
+//! record that hit a permanent fault (access denied, an encoding error) fails it with a
+//! `NonRetryable` one, so the event reaches the on-failure destination instead of vanishing.
 
 use packforge_telemetry::{TelemetryClient, event::Source};
 use serde::Serialize;
@@ -45,8 +47,8 @@ pub struct RecordSummary {
 ///
 /// # Errors
 ///
-/// A `Retryable` error when a record hit a transient storage fault, after every record was
-/// tried.
+/// After every record was tried: a `Retryable` error when a record hit a transient fault,
+/// else a `NonRetryable` one when a record hit a permanent fault.
 pub async fn handle<S: ObjectStore>(
     store: &S,
     config: &GenerateConfig,
@@ -70,7 +72,8 @@ pub async fn handle<S: ObjectStore>(
     };
 
     let mut summary = InvocationSummary::default();
-    let mut retry_errors = Vec::new();
+    let mut retryable_errors = Vec::new();
+    let mut permanent_errors = Vec::new();
     for entry in entries {
         let object = match entry {
             Entry::Object(object) => object,
@@ -121,7 +124,9 @@ pub async fn handle<S: ObjectStore>(
                 let message = error_chain(&error);
                 tracing::error!(key = %object.key, error = %message, retryable = error.is_retryable(), "record failed");
                 if error.is_retryable() {
-                    retry_errors.push(message.clone());
+                    retryable_errors.push(message.clone());
+                } else {
+                    permanent_errors.push(message.clone());
                 }
                 RecordSummary {
                     key,
@@ -134,16 +139,23 @@ pub async fn handle<S: ObjectStore>(
         summary.records.push(record);
     }
 
-    if !retry_errors.is_empty() {
-        return Err(InvocationError {
-            retryable: true,
-            message: format!(
-                "{} of {} records hit a transient fault: {}",
-                retry_errors.len(),
-                summary.records.len(),
-                retry_errors.join("; ")
-            ),
-        });
+    // A retry may clear the transient faults and reach the permanent ones again, so those
+    // decide; only a retry that cannot help sends the event on as non-retryable.
+    for (retryable, errors, what) in [
+        (true, &retryable_errors, "a transient fault"),
+        (false, &permanent_errors, "a permanent fault"),
+    ] {
+        if !errors.is_empty() {
+            return Err(InvocationError {
+                retryable,
+                message: format!(
+                    "{} of {} records hit {what}: {}",
+                    errors.len(),
+                    summary.records.len(),
+                    errors.join("; ")
+                ),
+            });
+        }
     }
     Ok(summary)
 }
@@ -156,5 +168,94 @@ pub fn lambda_source(context: &lambda_runtime::Context) -> Source {
         request_id: context.request_id.clone(),
         trace_id: context.xray_trace_id.clone(),
         extra: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_runtime::Diagnostic;
+    use serde_json::json;
+
+    use super::*;
+    use crate::test_support::{MemoryStore, invocation, recorded_telemetry};
+
+    const SAMPLE: &[u8] = include_bytes!("../../../shared/learning/samples/photosynthesis.md");
+
+    fn notification(keys: &[&str]) -> Value {
+        let records: Vec<Value> = keys
+            .iter()
+            .map(|key| {
+                json!({
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {
+                        "bucket": { "name": "uploads" },
+                        "object": { "key": key, "eTag": "e1" }
+                    }
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    async fn invoke(
+        store: &MemoryStore,
+        keys: &[&str],
+    ) -> Result<InvocationSummary, InvocationError> {
+        let (telemetry, _) = recorded_telemetry();
+        let config = GenerateConfig::default();
+        handle(
+            store,
+            &config,
+            &telemetry,
+            &invocation(),
+            &notification(keys),
+        )
+        .await
+    }
+
+    fn store_with(keys: &[&str]) -> MemoryStore {
+        let store = MemoryStore::default();
+        for key in keys {
+            store.insert(key, SAMPLE, "e1");
+        }
+        store
+    }
+
+    #[tokio::test]
+    async fn a_permanent_fault_fails_the_invocation_as_non_retryable_after_every_record() {
+        let keys = ["uploads/denied.md", "uploads/fine.md"];
+        let store = store_with(&keys);
+        store.refuse_writes("denied.md/learning-pack.json", false);
+
+        let error = invoke(&store, &keys).await.unwrap_err();
+
+        assert!(!error.retryable, "{error}");
+        assert_eq!(Diagnostic::from(error).error_type, "NonRetryable");
+        assert!(store.get("packs/fine.md/manifest.json").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_transient_fault_outranks_a_permanent_one() {
+        let keys = ["uploads/denied.md", "uploads/throttled.md"];
+        let store = store_with(&keys);
+        store.refuse_writes("denied.md/learning-pack.json", false);
+        store.refuse_writes("throttled.md/learning-pack.json", true);
+
+        let error = invoke(&store, &keys).await.unwrap_err();
+
+        assert!(error.retryable, "{error}");
+        assert_eq!(Diagnostic::from(error).error_type, "Retryable");
+    }
+
+    #[tokio::test]
+    async fn a_bad_document_is_a_finished_run_and_the_invocation_succeeds() {
+        let store = MemoryStore::default();
+        store.insert("uploads/empty.txt", b"", "e1");
+
+        let summary = invoke(&store, &["uploads/empty.txt"]).await.unwrap();
+
+        assert_eq!(summary.records[0].outcome, "failed");
+        assert!(store.get("packs/empty.txt/manifest.json").is_some());
     }
 }

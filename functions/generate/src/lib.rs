@@ -15,3 +15,5 @@ pub mod notification;
 pub mod pipeline;
 pub mod run;
 pub mod storage;
+#[cfg(test)]
+mod test_support;
