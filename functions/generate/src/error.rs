@@ -45,6 +45,18 @@ pub enum GenerateError {
 }
 
 impl GenerateError {
+    /// Stable snake_case name of the error, the `error.kind` of the run it ended.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config { .. } => "invalid_configuration",
+            Self::Storage {
+                retryable: true, ..
+            } => "storage_unavailable",
+            Self::Storage { .. } => "storage_error",
+            Self::Encode { .. } => "internal_error",
+        }
+    }
+
     /// Whether retrying the invocation can help.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -3,8 +3,9 @@
 //!
 //! Telemetry is emitted with `emit`, which never blocks or fails, and flushed once per run
 //! before the manifest is written, so the manifest carries the run's own flush report. A bad
-//! document ends as a failed manifest and an `Ok` outcome; only storage faults are errors, and
-//! they are reported after the run's telemetry has been flushed.
+//! document ends as a failed manifest and an `Ok` outcome; only storage and encoding faults are
+//! errors, and a run they end reports `run_completed` as failed before they are returned,
+//! even when an earlier `run_completed` said it succeeded (the manifest could not be written).
 
 use std::time::Instant as StdInstant;
 
@@ -74,7 +75,7 @@ pub enum RunOutcome {
 ///
 /// # Errors
 ///
-/// Only storage faults: the caller fails the invocation with them when they are retryable.
+/// Storage and encoding faults, which the caller turns into a failed invocation.
 pub async fn process<S: ObjectStore>(
     store: &S,
     config: &GenerateConfig,
@@ -244,18 +245,13 @@ impl Run<'_> {
             .await
     }
 
-    /// Ends a run that hit a storage fault: its telemetry still says how it ended.
+    /// Ends a run that hit a storage or encoding fault: its telemetry still says how it ended.
     async fn abort(&self, error: GenerateError, started: StdInstant) -> GenerateError {
-        let kind = if error.is_retryable() {
-            "storage_unavailable"
-        } else {
-            "storage_error"
-        };
         tracing::warn!(run_id = %self.run_id, error = %error_chain(&error), "run aborted");
         self.completed(
             RunStatus::Failed,
             Some(RunError {
-                kind: kind.into(),
+                kind: error.kind().into(),
                 message: error.to_string(),
             }),
             0,
@@ -338,12 +334,21 @@ impl Run<'_> {
             started_at: started_at.format(&Rfc3339).unwrap_or_default(),
             duration_ms: started.elapsed().as_millis() as u64,
         };
-        let body =
-            serde_json::to_vec_pretty(&manifest).map_err(|source| GenerateError::Encode {
-                artifact: "manifest",
-                source,
-            })?;
-        store.put_json(&source.bucket, &keys.manifest, body).await?;
+        // `run_completed` was already emitted and flushed, so the manifest carries a complete
+        // report; a manifest that cannot be written must then still mark the run failed.
+        let body = match serde_json::to_vec_pretty(&manifest) {
+            Ok(body) => body,
+            Err(source) => {
+                let error = GenerateError::Encode {
+                    artifact: "manifest",
+                    source,
+                };
+                return Err(self.abort(error, started).await);
+            }
+        };
+        if let Err(error) = store.put_json(&source.bucket, &keys.manifest, body).await {
+            return Err(self.abort(error, started).await);
+        }
 
         Ok(match error {
             None => RunOutcome::Succeeded {
@@ -447,4 +452,57 @@ pub fn document_id(source: &ManifestSource) -> String {
         .take(16)
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{MemoryStore, RecordingTransport, invocation, recorded_telemetry};
+
+    const SAMPLE: &[u8] = include_bytes!("../../../shared/learning/samples/photosynthesis.md");
+    const MANIFEST: &str = "packs/a.md/manifest.json";
+
+    fn upload(etag: Option<&str>) -> ObjectRef {
+        ObjectRef {
+            bucket: "uploads".into(),
+            key: "uploads/a.md".into(),
+            size: None,
+            etag: etag.map(str::to_string),
+            version_id: None,
+        }
+    }
+
+    fn stored_manifest(store: &MemoryStore) -> Option<Manifest> {
+        let bytes = store.get(MANIFEST)?;
+        Some(serde_json::from_slice(&bytes).expect("manifest decodes"))
+    }
+
+    async fn run_recorded(
+        store: &MemoryStore,
+        object: &ObjectRef,
+    ) -> (Result<RunOutcome, GenerateError>, RecordingTransport) {
+        let (telemetry, recorded) = recorded_telemetry();
+        let config = GenerateConfig::default();
+        let outcome = process(store, &config, &telemetry, &invocation(), object).await;
+        (outcome, recorded)
+    }
+
+    #[tokio::test]
+    async fn a_manifest_that_cannot_be_written_reports_the_run_failed() {
+        let store = MemoryStore::default();
+        store.insert("uploads/a.md", SAMPLE, "e1");
+        store.refuse_writes("manifest.json", true);
+
+        let (outcome, recorded) = run_recorded(&store, &upload(Some("e1"))).await;
+
+        assert!(outcome.unwrap_err().is_retryable());
+        let completions = recorded.completions();
+        let last = completions.last().expect("run_completed");
+        assert_eq!(last.status, RunStatus::Failed, "{completions:?}");
+        assert_eq!(
+            last.error.as_ref().map(|error| error.kind.as_str()),
+            Some("storage_unavailable")
+        );
+        assert!(stored_manifest(&store).is_none());
+    }
 }

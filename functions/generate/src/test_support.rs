@@ -7,8 +7,8 @@ use std::{
 };
 
 use packforge_telemetry::{
-    TelemetryClient, TelemetryConfig,
-    event::Source,
+    TelemetryClient, TelemetryConfig, TelemetryEvent,
+    event::{EventBody, RunCompleted, Source},
     transport::{BatchResult, OutgoingEntry, Transport, TransportError},
 };
 
@@ -106,6 +106,29 @@ impl ObjectStore for MemoryStore {
 #[derive(Debug, Clone, Default)]
 pub struct RecordingTransport {
     bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordingTransport {
+    /// The events delivered so far, decoded.
+    pub fn events(&self) -> Vec<TelemetryEvent> {
+        self.bodies
+            .lock()
+            .unwrap_or_else(|error| error.into_inner())
+            .iter()
+            .map(|body| TelemetryEvent::from_json(body).expect("delivered event decodes"))
+            .collect()
+    }
+
+    /// The `run_completed` events delivered so far.
+    pub fn completions(&self) -> Vec<RunCompleted> {
+        self.events()
+            .into_iter()
+            .filter_map(|event| match event.body {
+                EventBody::RunCompleted(completed) => Some(completed),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl Transport for RecordingTransport {
