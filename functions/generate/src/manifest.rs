@@ -36,6 +36,33 @@ pub struct Manifest {
     pub duration_ms: u64,
 }
 
+/// Error kinds the document itself causes: the same version fails the same way every time.
+/// Others (`internal_error`, `object_missing`, `generation_failed`) may not happen again.
+pub const DOCUMENT_FAULT_KINDS: &[&str] = &[
+    "too_large",
+    "unsupported_type",
+    "invalid_encoding",
+    "encrypted_pdf",
+    "corrupt_document",
+    "unsafe_archive",
+    "empty_document",
+    "guardrail_failed",
+];
+
+impl Manifest {
+    /// Whether the run settled its object version for good, so a later delivery of the same
+    /// version is a duplicate: it succeeded, or it failed for the document's own fault.
+    pub fn is_settled(&self) -> bool {
+        match (self.status, &self.error) {
+            (ManifestStatus::Succeeded, _) => true,
+            (ManifestStatus::Failed, Some(error)) => {
+                DOCUMENT_FAULT_KINDS.contains(&error.kind.as_str())
+            }
+            (ManifestStatus::Failed, None) => false,
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +138,35 @@ mod tests {
             version_id: version.map(str::to_string),
             size: None,
         }
+    }
+
+    fn manifest(status: ManifestStatus, kind: Option<&str>) -> Manifest {
+        Manifest {
+            manifest_version: MANIFEST_VERSION,
+            status,
+            error: kind.map(|kind| ManifestError {
+                kind: kind.into(),
+                message: "m".into(),
+            }),
+            document_id: "d".into(),
+            run_id: "r".into(),
+            source: source(Some("e1"), None),
+            artifacts: ManifestArtifacts::default(),
+            document: None,
+            telemetry: Value::Null,
+            started_at: String::new(),
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn successes_and_document_faults_settle_a_version_but_transient_failures_do_not() {
+        assert!(manifest(ManifestStatus::Succeeded, None).is_settled());
+        assert!(manifest(ManifestStatus::Failed, Some("empty_document")).is_settled());
+        assert!(manifest(ManifestStatus::Failed, Some("guardrail_failed")).is_settled());
+        assert!(!manifest(ManifestStatus::Failed, Some("internal_error")).is_settled());
+        assert!(!manifest(ManifestStatus::Failed, Some("object_missing")).is_settled());
+        assert!(!manifest(ManifestStatus::Failed, None).is_settled());
     }
 
     #[test]

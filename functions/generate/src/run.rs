@@ -417,7 +417,7 @@ async fn is_duplicate<S: ObjectStore>(
         return Ok(false);
     };
     match serde_json::from_slice::<Manifest>(&existing) {
-        Ok(manifest) => Ok(manifest.source.same_version(source)),
+        Ok(manifest) => Ok(manifest.source.same_version(source) && manifest.is_settled()),
         Err(error) => {
             tracing::warn!(manifest = %keys.manifest, %error, "existing manifest unreadable; regenerating");
             Ok(false)
@@ -487,6 +487,10 @@ mod tests {
         (outcome, recorded)
     }
 
+    async fn run(store: &MemoryStore, object: &ObjectRef) -> Result<RunOutcome, GenerateError> {
+        run_recorded(store, object).await.0
+    }
+
     #[tokio::test]
     async fn a_manifest_that_cannot_be_written_reports_the_run_failed() {
         let store = MemoryStore::default();
@@ -504,5 +508,39 @@ mod tests {
             Some("storage_unavailable")
         );
         assert!(stored_manifest(&store).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_does_not_block_the_same_version() {
+        let store = MemoryStore::default();
+        store.insert("uploads/a.md", SAMPLE, "e1");
+        run(&store, &upload(Some("e1"))).await.unwrap();
+        let mut manifest = stored_manifest(&store).unwrap();
+        manifest.status = ManifestStatus::Failed;
+        manifest.error = Some(ManifestError {
+            kind: "internal_error".into(),
+            message: "generation failed unexpectedly".into(),
+        });
+        store.insert(MANIFEST, &serde_json::to_vec(&manifest).unwrap(), "m");
+
+        let outcome = run(&store, &upload(Some("e1"))).await.unwrap();
+
+        assert!(
+            matches!(outcome, RunOutcome::Succeeded { .. }),
+            "{outcome:?}"
+        );
+        assert_ne!(stored_manifest(&store).unwrap().run_id, manifest.run_id);
+    }
+
+    #[tokio::test]
+    async fn a_bad_document_settles_its_version() {
+        let store = MemoryStore::default();
+        store.insert("uploads/a.md", b"", "e1");
+        let first = run(&store, &upload(Some("e1"))).await.unwrap();
+        assert!(matches!(first, RunOutcome::Failed { .. }), "{first:?}");
+
+        let again = run(&store, &upload(Some("e1"))).await.unwrap();
+
+        assert!(matches!(again, RunOutcome::Duplicate { .. }), "{again:?}");
     }
 }
