@@ -33,7 +33,7 @@ pub struct RecordSummary {
     /// Decoded key, when the record named one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// `succeeded`, `failed`, `duplicate`, `ignored`, `malformed` or `error`.
+    /// `succeeded`, `failed`, `duplicate`, `superseded`, `ignored`, `malformed` or `error`.
     pub outcome: &'static str,
     /// The manifest written or found.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +113,12 @@ pub async fn handle<S: ObjectStore>(
                 outcome: "duplicate",
                 manifest: Some(manifest_key),
                 detail: None,
+            },
+            Ok(RunOutcome::Superseded) => RecordSummary {
+                key,
+                outcome: "superseded",
+                manifest: None,
+                detail: Some("a newer upload replaced this version".into()),
             },
             Ok(RunOutcome::Ignored) => RecordSummary {
                 key,

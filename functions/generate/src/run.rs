@@ -6,6 +6,12 @@
 //! document ends as a failed manifest and an `Ok` outcome; only storage and encoding faults are
 //! errors, and a run they end reports `run_completed` as failed before they are returned,
 //! even when an earlier `run_completed` said it succeeded (the manifest could not be written).
+//!
+//! The run reads the object version its notification names (its ETag and version id) and no
+//! other. When a newer upload replaced that version first, the run is skipped without a
+//! manifest, so a late notification never overwrites newer outputs. A notification naming no
+//! version is read first, so the document id and the duplicate check use the version
+//! actually read.
 
 use std::time::Instant as StdInstant;
 
@@ -31,7 +37,7 @@ use crate::{
     },
     notification::ObjectRef,
     pipeline::{Artifacts, PipelineOutput, RunFailure, run_pipeline},
-    storage::{Fetched, ObjectStore, StoredObject},
+    storage::{Fetched, ObjectStore, RequestedVersion, StoredObject},
 };
 
 /// The invocation a run belongs to.
@@ -67,6 +73,8 @@ pub enum RunOutcome {
         /// The existing manifest's key.
         manifest_key: String,
     },
+    /// A newer upload replaced the version the notification named; nothing was written.
+    Superseded,
     /// The key is outside the upload prefix.
     Ignored,
 }
@@ -87,12 +95,31 @@ pub async fn process<S: ObjectStore>(
         tracing::info!(key = %object.key, "key outside the upload prefix; ignored");
         return Ok(RunOutcome::Ignored);
     };
+    let started = StdInstant::now();
+    let started_at = OffsetDateTime::now_utc();
     let mut source = ManifestSource {
         bucket: object.bucket.clone(),
         key: object.key.clone(),
         etag: object.etag.clone(),
         version_id: object.version_id.clone(),
         size: object.size,
+    };
+    // EventBridge replays and some emulators name no version: without reading the object
+    // first, every version of the key would share one document id and none could be
+    // recognised as already processed.
+    let read_early = if source.etag.is_none() && source.version_id.is_none() {
+        let fetched = store
+            .fetch(
+                &source.bucket,
+                &source.key,
+                RequestedVersion::default(),
+                config.max_document_bytes,
+            )
+            .await?;
+        identify(&mut source, &fetched);
+        Some(fetched)
+    } else {
+        None
     };
     if is_duplicate(store, &keys, &source).await? {
         tracing::info!(manifest = %keys.manifest, "object version already processed; skipped");
@@ -101,8 +128,6 @@ pub async fn process<S: ObjectStore>(
         });
     }
 
-    let started = StdInstant::now();
-    let started_at = OffsetDateTime::now_utc();
     let mut run = Run {
         telemetry,
         invocation,
@@ -118,12 +143,26 @@ pub async fn process<S: ObjectStore>(
         extra: Extra::new(),
     }));
 
-    let fetched = match store
-        .fetch(&source.bucket, &source.key, config.max_document_bytes)
-        .await
-    {
-        Ok(fetched) => fetched,
-        Err(error) => return Err(run.abort(error, started).await),
+    let fetched = match read_early {
+        Some(fetched) => fetched,
+        None => {
+            let requested = RequestedVersion {
+                version_id: source.version_id.as_deref(),
+                etag: source.etag.as_deref(),
+            };
+            let fetched = store
+                .fetch(
+                    &source.bucket,
+                    &source.key,
+                    requested,
+                    config.max_document_bytes,
+                )
+                .await;
+            match fetched {
+                Ok(fetched) => fetched,
+                Err(error) => return Err(run.abort(error, started).await),
+            }
+        }
     };
     let object = match fetched {
         Fetched::Object(object) => object,
@@ -138,7 +177,7 @@ pub async fn process<S: ObjectStore>(
                 .finish(store, &keys, source, output, started, started_at)
                 .await;
         }
-        Fetched::TooLarge { size } => {
+        Fetched::TooLarge { size, .. } => {
             source.size = Some(size);
             let failure = RunFailure::new(
                 "too_large",
@@ -153,32 +192,23 @@ pub async fn process<S: ObjectStore>(
                 .finish(store, &keys, source, output, started, started_at)
                 .await;
         }
+        Fetched::Superseded => {
+            tracing::info!(run_id = %run.run_id, "a newer version replaced this one; skipped");
+            run.completed(
+                RunStatus::Failed,
+                Some(RunError {
+                    kind: SUPERSEDED.into(),
+                    message: "a newer upload replaced this version before it was read".into(),
+                }),
+                0,
+                started,
+            );
+            let _ = run.flush().await;
+            return Ok(RunOutcome::Superseded);
+        }
     };
-    let StoredObject {
-        bytes,
-        etag,
-        version_id,
-    } = object;
-    let identified_late = source.etag.is_none() && source.version_id.is_none();
-    source.etag = source.etag.or(etag);
-    source.version_id = source.version_id.or(version_id);
+    let StoredObject { bytes, .. } = object;
     source.size = Some(bytes.len() as u64);
-    // A notification without ETag or version (EventBridge replays, some emulators) can only be
-    // matched against earlier runs once the object itself has been read.
-    if identified_late && is_duplicate(store, &keys, &source).await? {
-        tracing::info!(manifest = %keys.manifest, "object version already processed; skipped");
-        run.emit(EventBody::RunCompleted(RunCompleted {
-            status: RunStatus::Succeeded,
-            duration_ms: started.elapsed().as_millis() as u64,
-            artifact_count: 0,
-            error: None,
-            extra: duplicate_marker(),
-        }));
-        let _ = run.flush().await;
-        return Ok(RunOutcome::Duplicate {
-            manifest_key: keys.manifest,
-        });
-    }
 
     // Extraction and generation are CPU-bound; off the async workers they leave the telemetry
     // shipper free to deliver events while they run.
@@ -196,6 +226,22 @@ pub async fn process<S: ObjectStore>(
         });
     run.finish(store, &keys, source, output, started, started_at)
         .await
+}
+
+/// `run_completed` error kind of a run skipped because a newer upload replaced its version.
+pub const SUPERSEDED: &str = "superseded";
+
+/// Takes the identity of the version read into `source`, for a notification that named none.
+fn identify(source: &mut ManifestSource, fetched: &Fetched) {
+    let (etag, version_id) = match fetched {
+        Fetched::Object(object) => (&object.etag, &object.version_id),
+        Fetched::TooLarge {
+            etag, version_id, ..
+        } => (etag, version_id),
+        Fetched::Missing | Fetched::Superseded => return,
+    };
+    source.etag.clone_from(etag);
+    source.version_id.clone_from(version_id);
 }
 
 struct Run<'a> {
@@ -425,12 +471,6 @@ async fn is_duplicate<S: ObjectStore>(
     }
 }
 
-fn duplicate_marker() -> Extra {
-    let mut extra = Extra::new();
-    extra.insert("duplicate_of_earlier_run".into(), Value::Bool(true));
-    extra
-}
-
 /// A stable id for an object version: the same upload always maps to the same document.
 pub fn document_id(source: &ManifestSource) -> String {
     let mut hasher = Sha256::new();
@@ -508,6 +548,45 @@ mod tests {
             Some("storage_unavailable")
         );
         assert!(stored_manifest(&store).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_superseded_version_is_skipped_without_a_manifest() {
+        let store = MemoryStore::default();
+        store.insert("uploads/a.md", SAMPLE, "newer");
+
+        let (outcome, recorded) = run_recorded(&store, &upload(Some("older"))).await;
+        let outcome = outcome.unwrap();
+
+        assert_eq!(outcome, RunOutcome::Superseded);
+        assert!(stored_manifest(&store).is_none());
+        let completions = recorded.completions();
+        assert_eq!(completions.len(), 1, "{completions:?}");
+        assert_eq!(completions[0].status, RunStatus::Failed);
+        assert_eq!(completions[0].error.as_ref().unwrap().kind, SUPERSEDED);
+    }
+
+    #[tokio::test]
+    async fn a_notification_without_etag_takes_the_identity_of_the_version_read() {
+        let store = MemoryStore::default();
+        store.insert("uploads/a.md", SAMPLE, "e1");
+
+        let outcome = run(&store, &upload(None)).await.unwrap();
+
+        assert!(
+            matches!(outcome, RunOutcome::Succeeded { .. }),
+            "{outcome:?}"
+        );
+        let manifest = stored_manifest(&store).unwrap();
+        assert_eq!(manifest.source.etag.as_deref(), Some("e1"));
+        let mut unidentified = manifest.source.clone();
+        unidentified.etag = None;
+        assert_eq!(manifest.document_id, document_id(&manifest.source));
+        assert_ne!(manifest.document_id, document_id(&unidentified));
+        assert!(matches!(
+            run(&store, &upload(None)).await.unwrap(),
+            RunOutcome::Duplicate { .. }
+        ));
     }
 
     #[tokio::test]

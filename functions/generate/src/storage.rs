@@ -4,10 +4,10 @@
 //! S3 failures are classified where the SDK types are known: timeouts, connection failures,
 //! throttling and 5xx answers are retryable; other 4xx answers are not. Every S3 call is bounded
 //! by [`StorageTimeouts`], so an S3 that stops answering fails the call as retryable instead of
-//! holding the invocation until Lambda kills it. A missing object is not
-//! an error but [`Fetched::Missing`] (it was deleted between upload and processing), and an
-//! object over the size limit is [`Fetched::TooLarge`], known from its length before its body
-//! is read.
+//! holding the invocation until Lambda kills it. A missing object is not an error but
+//! [`Fetched::Missing`] (it was deleted between upload and processing), an object over the
+//! size limit is [`Fetched::TooLarge`], known from its length before its body is read, and a
+//! version that is no longer the one the notification named is [`Fetched::Superseded`].
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
@@ -31,6 +31,35 @@ pub struct StoredObject {
     pub version_id: Option<String>,
 }
 
+/// The version of an upload a notification names, so that a fetch reads that version and no
+/// other.
+///
+/// S3 reads the current object and checks it is this version, rather than reading the
+/// version by id: an old version is still there to read, and generating from it would
+/// overwrite the outputs of the newer upload that replaced it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestedVersion<'a> {
+    /// Version id, for versioned buckets: the current object must be this version.
+    pub version_id: Option<&'a str>,
+    /// ETag without quotes: the current object must have it (`If-Match`).
+    pub etag: Option<&'a str>,
+}
+
+impl RequestedVersion<'_> {
+    /// Whether an object with version id `found` may be this version. Unversioned buckets
+    /// answer without a version id or with `null`, which proves nothing either way.
+    fn admits(&self, found: Option<&str>) -> bool {
+        match (known_version(self.version_id), known_version(found)) {
+            (Some(wanted), Some(found)) => wanted == found,
+            _ => true,
+        }
+    }
+}
+
+fn known_version(id: Option<&str>) -> Option<&str> {
+    id.filter(|id| *id != "null")
+}
+
 /// The result of fetching an upload.
 #[derive(Debug, Clone)]
 pub enum Fetched {
@@ -40,18 +69,27 @@ pub enum Fetched {
     TooLarge {
         /// Its size in bytes.
         size: u64,
+        /// ETag without quotes.
+        etag: Option<String>,
+        /// Version, for versioned buckets.
+        version_id: Option<String>,
     },
     /// No such object (any more).
     Missing,
+    /// The requested version is no longer current: a newer upload replaced it, and that
+    /// upload's own notification covers it.
+    Superseded,
 }
 
 /// Where uploads are read and outputs written.
 pub trait ObjectStore: Send + Sync {
-    /// Reads an upload, refusing objects over `max_bytes` before reading them.
+    /// Reads the `requested` version of an upload (the current one when it names none),
+    /// refusing objects over `max_bytes` before reading them.
     fn fetch(
         &self,
         bucket: &str,
         key: &str,
+        requested: RequestedVersion<'_>,
         max_bytes: u64,
     ) -> impl Future<Output = Result<Fetched, GenerateError>> + Send;
 
@@ -145,6 +183,18 @@ fn is_retryable<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> b
     }
 }
 
+/// Whether S3 refused a fetch because the current object is not the requested version: a
+/// failed `If-Match` answers 412 `PreconditionFailed`.
+fn is_superseded<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        SdkError::ServiceError(service) => {
+            service.raw().status().as_u16() == 412
+                || service.err().code() == Some("PreconditionFailed")
+        }
+        _ => false,
+    }
+}
+
 fn storage_error<E>(
     operation: &'static str,
     bucket: &str,
@@ -168,33 +218,39 @@ impl ObjectStore for S3Store {
         &self,
         bucket: &str,
         key: &str,
+        requested: RequestedVersion<'_>,
         max_bytes: u64,
     ) -> Result<Fetched, GenerateError> {
-        let response = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await;
-        let output = match response {
+        let mut request = self.client.get_object().bucket(bucket).key(key);
+        if let Some(etag) = requested.etag {
+            request = request.if_match(format!("\"{etag}\""));
+        }
+        let output = match request.send().await {
             Ok(output) => output,
             Err(SdkError::ServiceError(service)) if service.err().is_no_such_key() => {
                 return Ok(Fetched::Missing);
             }
+            Err(error) if is_superseded(&error) => return Ok(Fetched::Superseded),
             Err(error) => return Err(storage_error("get", bucket, key, error)),
         };
+        if !requested.admits(output.version_id()) {
+            return Ok(Fetched::Superseded);
+        }
         let size = output
             .content_length()
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0);
-        if size > max_bytes {
-            return Ok(Fetched::TooLarge { size });
-        }
         let etag = output
             .e_tag()
             .map(|etag| etag.trim_matches('"').to_string());
         let version_id = output.version_id().map(str::to_string);
+        if size > max_bytes {
+            return Ok(Fetched::TooLarge {
+                size,
+                etag,
+                version_id,
+            });
+        }
         let bytes = collect_body(output.body, self.body_timeout, bucket, key).await?;
         Ok(Fetched::Object(StoredObject {
             bytes,
@@ -293,10 +349,12 @@ impl DirectoryStore {
 }
 
 impl ObjectStore for DirectoryStore {
+    /// A directory keeps one version of each file, so `requested` is not checked.
     async fn fetch(
         &self,
         bucket: &str,
         key: &str,
+        _requested: RequestedVersion<'_>,
         max_bytes: u64,
     ) -> Result<Fetched, GenerateError> {
         let path = self.path(bucket, key);
@@ -310,6 +368,8 @@ impl ObjectStore for DirectoryStore {
         if metadata.len() > max_bytes {
             return Ok(Fetched::TooLarge {
                 size: metadata.len(),
+                etag: None,
+                version_id: None,
             });
         }
         let bytes = tokio::fs::read(&path)
@@ -403,6 +463,26 @@ mod tests {
         assert!(is_retryable(&answer(500, "InternalError")));
         assert!(is_retryable(&answer(400, "RequestTimeout")));
         assert!(!is_retryable(&answer(403, "AccessDenied")));
+    }
+
+    #[test]
+    fn a_failed_precondition_means_superseded() {
+        assert!(is_superseded(&answer(412, "PreconditionFailed")));
+        assert!(!is_superseded(&answer(404, "NoSuchKey")));
+        assert!(!is_superseded(&answer(403, "AccessDenied")));
+    }
+
+    #[test]
+    fn only_a_different_known_version_is_refused() {
+        let requested = RequestedVersion {
+            version_id: Some("v1"),
+            etag: None,
+        };
+        assert!(requested.admits(Some("v1")));
+        assert!(!requested.admits(Some("v2")));
+        assert!(requested.admits(None));
+        assert!(requested.admits(Some("null")));
+        assert!(RequestedVersion::default().admits(Some("v2")));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use packforge_telemetry::{
 use crate::{
     error::GenerateError,
     run::Invocation,
-    storage::{Fetched, ObjectStore, StoredObject},
+    storage::{Fetched, ObjectStore, RequestedVersion, StoredObject},
 };
 
 /// Objects in memory, each with an ETag; writes to keys ending in a refused suffix fail.
@@ -64,11 +64,15 @@ impl ObjectStore for MemoryStore {
         &self,
         _bucket: &str,
         key: &str,
+        requested: RequestedVersion<'_>,
         _max_bytes: u64,
     ) -> Result<Fetched, GenerateError> {
         let Some(object) = self.lock_objects().get(key).cloned() else {
             return Ok(Fetched::Missing);
         };
+        if requested.etag.is_some() && requested.etag != object.etag.as_deref() {
+            return Ok(Fetched::Superseded);
+        }
         Ok(Fetched::Object(object))
     }
 

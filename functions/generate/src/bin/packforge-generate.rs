@@ -90,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
                 run.store.path("local", manifest_key).display()
             );
         }
-        RunOutcome::Ignored => bail!("document was not processed"),
+        RunOutcome::Ignored | RunOutcome::Superseded => bail!("document was not processed"),
     }
     Ok(())
 }
