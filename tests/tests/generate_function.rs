@@ -1,22 +1,26 @@
 //! The generate function's handler against moto (S3, SQS, DynamoDB), each service behind its
-//! own fault proxy: documents of every type, bad documents, duplicate deliveries, S3 outages,
-//! and telemetry outages that must never cost a pack.
+//! own fault proxy: documents of every type, bad documents, duplicate and stale deliveries,
+//! S3 outages, and telemetry outages that must never cost a pack.
 
 #[path = "../../shared/learning/tests/support/fixtures.rs"]
 mod fixtures;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use generate::{
     config::GenerateConfig,
     error::InvocationError,
     handler::{InvocationSummary, handle},
     run::Invocation,
-    storage::S3Store,
+    storage::{S3Store, StorageTimeouts, s3_client_with},
 };
 use lambda_runtime::Diagnostic;
 use packforge_telemetry::{
-    DropCounterTable, SqsTransport, TelemetryClient, TelemetryConfig, TelemetryEvent, event::Source,
+    DropCounterTable, SqsTransport, TelemetryClient, TelemetryConfig, TelemetryEvent,
+    event::{EventBody, RunCompleted, RunStatus, Source},
 };
 use packforge_testkit::{
     fault_proxy::{Fault, FaultProxy},
@@ -49,6 +53,7 @@ struct World {
     telemetry: TelemetryClient,
     config: GenerateConfig,
     telemetry_config: TelemetryConfig,
+    emf_lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl World {
@@ -85,11 +90,15 @@ impl World {
             &table,
             "generate",
         );
+        let emf_lines = Arc::new(Mutex::new(Vec::new()));
+        let sink_lines = Arc::clone(&emf_lines);
         let telemetry = TelemetryClient::builder(telemetry_config.clone())
             .drop_table(drop_table)
-            .emf_sink(std::sync::Arc::new(|_| {}))
+            .emf_sink(Arc::new(move |line: &str| {
+                sink_lines.lock().unwrap().push(line.to_string());
+            }))
             .start(transport);
-        let store = S3Store::new(s3_client(&s3_proxy.url()));
+        let store = s3_store(&s3_proxy, &StorageTimeouts::default());
         Self {
             s3,
             sqs,
@@ -103,11 +112,14 @@ impl World {
             telemetry,
             config,
             telemetry_config,
+            emf_lines,
         }
     }
 
-    async fn upload(&self, key: &str, bytes: Vec<u8>) {
-        self.s3
+    /// Uploads `bytes` to `key` and returns what moto's PutObject answered.
+    async fn upload(&self, key: &str, bytes: Vec<u8>) -> Uploaded {
+        let output = self
+            .s3
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -115,16 +127,28 @@ impl World {
             .send()
             .await
             .expect("upload");
+        Uploaded {
+            etag: output.e_tag().expect("etag").trim_matches('"').to_string(),
+            version_id: output.version_id().map(str::to_string),
+        }
     }
 
-    /// An S3 notification for `keys` in moto's shape (no identity fields, keys form-encoded
-    /// with `/` as `%2F`), built from `events/s3-put-moto.json`.
+    /// An S3 notification for `keys` without ETags, as EventBridge replays send them; see
+    /// [`Self::notification_of`].
     fn notification(&self, keys: &[&str]) -> Value {
+        let uploads: Vec<(&str, Option<&Uploaded>)> = keys.iter().map(|key| (*key, None)).collect();
+        self.notification_of(&uploads)
+    }
+
+    /// An S3 notification in moto's shape (no identity fields, keys form-encoded with `/` as
+    /// `%2F`), built from `events/s3-put-moto.json`, naming each upload's ETag and version
+    /// when given.
+    fn notification_of(&self, uploads: &[(&str, Option<&Uploaded>)]) -> Value {
         let mut event = fixture("s3-put-moto.json");
         let template = event["Records"][0].clone();
-        let records: Vec<Value> = keys
+        let records: Vec<Value> = uploads
             .iter()
-            .map(|key| {
+            .map(|(key, uploaded)| {
                 let mut record = template.clone();
                 record["s3"]["bucket"]["name"] = json!(self.bucket);
                 record["s3"]["bucket"]["arn"] = json!(format!("arn:aws:s3:::{}", self.bucket));
@@ -132,7 +156,10 @@ impl World {
                     .to_string()
                     .replace(' ', "+");
                 record["s3"]["object"]["key"] = json!(encoded);
-                record["s3"]["object"]["eTag"] = Value::Null;
+                record["s3"]["object"]["eTag"] = json!(uploaded.map(|u| &u.etag));
+                if let Some(version_id) = uploaded.and_then(|u| u.version_id.as_ref()) {
+                    record["s3"]["object"]["versionId"] = json!(version_id);
+                }
                 record
             })
             .collect();
@@ -184,6 +211,19 @@ impl World {
             .unwrap_or_else(|| panic!("no manifest at {key}"))
     }
 
+    /// The `run_completed` events among `events`, with their run ids.
+    fn completions(events: &[TelemetryEvent]) -> Vec<(String, RunCompleted)> {
+        events
+            .iter()
+            .filter_map(|event| match &event.body {
+                EventBody::RunCompleted(completed) => {
+                    Some((event.run_id.clone(), completed.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     async fn queued_events(&self) -> Vec<TelemetryEvent> {
         drain_bodies(&self.sqs, &self.queue_url)
             .await
@@ -204,6 +244,19 @@ impl World {
         let dynamodb = aws_sdk_dynamodb::Client::new(&direct);
         let _ = dynamodb.delete_table().table_name(&self.table).send().await;
     }
+}
+
+/// What PutObject answered: the identity a notification for that upload carries.
+struct Uploaded {
+    etag: String,
+    version_id: Option<String>,
+}
+
+/// A store on the proxied S3 through the function's own client construction, so the
+/// function's timeouts are the ones under test.
+fn s3_store(proxy: &FaultProxy, timeouts: &StorageTimeouts) -> S3Store {
+    S3Store::new(s3_client_with(&sdk_config(&proxy.url()), true, timeouts))
+        .with_body_timeout(timeouts.body)
 }
 
 fn fixture(name: &str) -> Value {
@@ -366,9 +419,11 @@ async fn bad_documents_end_as_failed_manifests_without_failing_the_invocation() 
             b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog".to_vec(),
             "corrupt_document",
         ),
+        // 8 MiB of one letter deflates about a thousandfold: far past the ratio limit, at a
+        // fraction of the memory a bomb past the size limit would take to build.
         (
             "uploads/bad/bomb.docx",
-            fixtures::docx_bomb(300 * 1024 * 1024),
+            fixtures::docx_bomb(8 * 1024 * 1024),
             "unsafe_archive",
         ),
         (
@@ -391,6 +446,7 @@ async fn bad_documents_end_as_failed_manifests_without_failing_the_invocation() 
         .await
         .expect("invocation succeeds");
 
+    let completions = World::completions(&world.queued_events().await);
     for (key, _, kind) in &cases {
         let manifest = world.manifest(key).await;
         assert_eq!(manifest["status"], "failed", "{key}");
@@ -401,8 +457,21 @@ async fn bad_documents_end_as_failed_manifests_without_failing_the_invocation() 
         );
         let telemetry = &manifest["telemetry"];
         assert_eq!(telemetry["emitted"], telemetry["sent"], "{key}");
+        let run_id = manifest["run_id"].as_str().unwrap();
+        let completed: Vec<_> = completions
+            .iter()
+            .filter(|(id, _)| id == run_id)
+            .map(|(_, completed)| completed)
+            .collect();
+        assert_eq!(completed.len(), 1, "{key}");
+        assert_eq!(completed[0].status, RunStatus::Failed, "{key}");
+        let error = completed[0]
+            .error
+            .as_ref()
+            .expect("failed run has an error");
+        assert_eq!(error.kind, *kind, "{key}");
     }
-    assert_succeeded(&world, "uploads/good.md").await;
+    let good = assert_succeeded(&world, "uploads/good.md").await;
     assert_eq!(
         summary
             .records
@@ -411,22 +480,30 @@ async fn bad_documents_end_as_failed_manifests_without_failing_the_invocation() 
             .count(),
         cases.len()
     );
-    let completed: Vec<_> = world
-        .queued_events()
-        .await
-        .into_iter()
-        .filter_map(|event| match event.body {
-            packforge_telemetry::event::EventBody::RunCompleted(completed) => Some(completed),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(completed.len(), cases.len() + 1);
+    assert_eq!(completions.len(), cases.len() + 1);
+    let good_run = good["run_id"].as_str().unwrap();
+    assert!(
+        completions
+            .iter()
+            .any(|(id, completed)| id == good_run && completed.status == RunStatus::Succeeded)
+    );
     world.cleanup().await;
 }
 
+/// What a faulted run's telemetry report must show.
+struct ExpectedDrops {
+    /// Whether at least one event must be dropped (a slow SQS may still take everything).
+    some: bool,
+    /// The reasons drops may have.
+    reasons: &'static [&'static str],
+    /// Whether the drop-counter table is reachable, so no EMF line may stand in for it.
+    table_up: bool,
+}
+
 /// Generates the sample with healthy telemetry, then again under `faults`, and checks the
-/// faulted run still writes everything and costs at most the flush budget more.
-async fn generation_survives(sqs_fault: Fault, dynamodb_fault: Fault) {
+/// faulted run still writes everything, costs at most the flush budget more, and accounts
+/// for what the faults cost it.
+async fn generation_survives(sqs_fault: Fault, dynamodb_fault: Fault, expected: ExpectedDrops) {
     let world = World::new().await;
     world
         .upload("uploads/baseline.md", SAMPLE.as_bytes().to_vec())
@@ -457,20 +534,55 @@ async fn generation_survives(sqs_fault: Fault, dynamodb_fault: Fault) {
         faulted <= bound,
         "faulted run took {faulted:?}, baseline {baseline:?}"
     );
+    let telemetry = &manifest["telemetry"];
+    let dropped_total = telemetry["dropped_total"].as_u64().unwrap();
+    assert!(!expected.some || dropped_total > 0, "{telemetry:#}");
+    for (reason, count) in telemetry["dropped"].as_object().unwrap() {
+        assert!(
+            count == 0 || expected.reasons.contains(&reason.as_str()),
+            "unexpected drops for `{reason}`: {telemetry:#}"
+        );
+    }
+    let run_id = manifest["run_id"].as_str().unwrap();
+    let emf: Vec<Value> = world
+        .emf_lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("EMF line is JSON"))
+        .filter(|line: &Value| line["run_id"] == run_id)
+        .collect();
+    if expected.table_up || dropped_total == 0 {
+        assert_eq!(telemetry["drops_recorded"], true, "{telemetry:#}");
+        assert!(
+            emf.iter().all(|line| line["DropCounterWritten"] == true),
+            "{emf:?}"
+        );
+    } else {
+        assert_eq!(telemetry["drops_recorded"], false, "{telemetry:#}");
+        assert_eq!(emf.len(), 1, "one EMF line per flush: {emf:?}");
+        assert_eq!(emf[0]["DropCounterWritten"], false);
+        let carried: u64 = emf[0]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(name, _)| name.starts_with("Dropped_"))
+            .map(|(_, count)| count.as_u64().unwrap())
+            .sum();
+        assert_eq!(carried, dropped_total, "{:#}", emf[0]);
+    }
+
     world.sqs_proxy.set(Fault::Pass);
     world.dynamodb_proxy.set(Fault::Pass);
     // Every event SQS acknowledged is there; events given up while unanswered may be too.
-    let run_id = manifest["run_id"].as_str().unwrap();
     let queued = world
         .queued_events()
         .await
         .into_iter()
         .filter(|event| event.run_id == run_id)
         .count() as u64;
-    let sent = manifest["telemetry"]["sent"].as_u64().unwrap();
-    let unconfirmed = manifest["telemetry"]["dropped"]["unconfirmed"]
-        .as_u64()
-        .unwrap();
+    let sent = telemetry["sent"].as_u64().unwrap();
+    let unconfirmed = telemetry["dropped"]["unconfirmed"].as_u64().unwrap();
     assert!(
         sent <= queued && queued <= sent + unconfirmed,
         "queued {queued}: {manifest:#}"
@@ -480,33 +592,60 @@ async fn generation_survives(sqs_fault: Fault, dynamodb_fault: Fault) {
 
 #[tokio::test]
 async fn generation_succeeds_when_sqs_refuses_connections() {
-    generation_survives(Fault::Refuse, Fault::Pass).await;
+    let expected = ExpectedDrops {
+        some: true,
+        reasons: &["send_failed", "circuit_open", "flush_timeout"],
+        table_up: true,
+    };
+    generation_survives(Fault::Refuse, Fault::Pass, expected).await;
 }
 
 #[tokio::test]
 async fn generation_succeeds_when_sqs_is_blackholed() {
-    generation_survives(Fault::Blackhole, Fault::Pass).await;
+    let expected = ExpectedDrops {
+        some: true,
+        reasons: &["unconfirmed", "circuit_open", "flush_timeout"],
+        table_up: true,
+    };
+    generation_survives(Fault::Blackhole, Fault::Pass, expected).await;
 }
 
 #[tokio::test]
 async fn generation_succeeds_when_sqs_is_slow() {
-    generation_survives(Fault::Delay(Duration::from_millis(150)), Fault::Pass).await;
+    let expected = ExpectedDrops {
+        some: false,
+        reasons: &["unconfirmed", "flush_timeout"],
+        table_up: true,
+    };
+    generation_survives(
+        Fault::Delay(Duration::from_millis(150)),
+        Fault::Pass,
+        expected,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn generation_succeeds_when_sqs_and_dynamodb_are_both_down() {
-    generation_survives(Fault::Blackhole, Fault::Refuse).await;
+    let expected = ExpectedDrops {
+        some: true,
+        reasons: &["unconfirmed", "circuit_open", "flush_timeout"],
+        table_up: false,
+    };
+    generation_survives(Fault::Blackhole, Fault::Refuse, expected).await;
 }
 
 #[tokio::test]
-async fn a_duplicate_delivery_is_recognised_and_not_regenerated() {
+async fn a_duplicate_delivery_is_recognised_by_its_etag_and_not_regenerated() {
     let world = World::new().await;
-    world
+    let first_upload = world
         .upload("uploads/once.md", SAMPLE.as_bytes().to_vec())
         .await;
-    let event = world.notification(&["uploads/once.md"]);
+    let event = world.notification_of(&[("uploads/once.md", Some(&first_upload))]);
     world.invoke(&event).await.unwrap();
     let first = world.manifest("uploads/once.md").await;
+    assert_eq!(first["source"]["etag"], first_upload.etag.as_str());
+    assert!(!world.queued_events().await.is_empty());
 
     let again = world.invoke(&event).await.unwrap();
 
@@ -515,18 +654,91 @@ async fn a_duplicate_delivery_is_recognised_and_not_regenerated() {
         world.manifest("uploads/once.md").await["run_id"],
         first["run_id"]
     );
-    world
+    assert!(
+        world.queued_events().await.is_empty(),
+        "a duplicate starts no run"
+    );
+    let second_upload = world
         .upload(
             "uploads/once.md",
             format!("{SAMPLE}\n\nA new paragraph.").into_bytes(),
         )
         .await;
-    let changed = world.invoke(&event).await.unwrap();
+    assert_ne!(second_upload.etag, first_upload.etag);
+    let changed = world
+        .invoke(&world.notification_of(&[("uploads/once.md", Some(&second_upload))]))
+        .await
+        .unwrap();
     assert_eq!(
         changed.records[0].outcome, "succeeded",
         "a new version is generated"
     );
+    let manifest = world.manifest("uploads/once.md").await;
+    assert_eq!(manifest["source"]["etag"], second_upload.etag.as_str());
     world.cleanup().await;
+}
+
+/// Uploads two versions of one key, generates the newer, then delivers the older one's
+/// notification late: it must be skipped and leave the newer outputs alone. In a versioned
+/// bucket the newer version has the same content, so only the version id tells them apart.
+async fn stale_notification_is_skipped(versioned: bool) {
+    let world = World::new().await;
+    if versioned {
+        let enabled = aws_sdk_s3::types::VersioningConfiguration::builder()
+            .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+            .build();
+        world
+            .s3
+            .put_bucket_versioning()
+            .bucket(&world.bucket)
+            .versioning_configuration(enabled)
+            .send()
+            .await
+            .expect("versioning enabled");
+    }
+    let key = "uploads/revised.md";
+    let older = world.upload(key, SAMPLE.as_bytes().to_vec()).await;
+    let revised = if versioned {
+        SAMPLE.to_string()
+    } else {
+        format!("{SAMPLE}\n\nA revised ending.")
+    };
+    let newer = world.upload(key, revised.into_bytes()).await;
+    assert_eq!(versioned, newer.version_id.is_some());
+    assert_eq!(versioned, newer.etag == older.etag);
+    world
+        .invoke(&world.notification_of(&[(key, Some(&newer))]))
+        .await
+        .unwrap();
+    let current = world.manifest(key).await;
+    let pack_key = current["artifacts"]["learning_pack"].as_str().unwrap();
+    let pack = world.object(pack_key).await;
+    world.queued_events().await;
+
+    let summary = world
+        .invoke(&world.notification_of(&[(key, Some(&older))]))
+        .await
+        .expect("a stale notification does not fail the invocation");
+
+    assert_eq!(summary.records[0].outcome, "superseded", "{summary:?}");
+    assert_eq!(world.manifest(key).await, current);
+    assert_eq!(world.object(pack_key).await, pack);
+    let completions = World::completions(&world.queued_events().await);
+    assert_eq!(completions.len(), 1, "{completions:?}");
+    let (_, completed) = &completions[0];
+    assert_eq!(completed.status, RunStatus::Failed);
+    assert_eq!(completed.error.as_ref().unwrap().kind, "superseded");
+    world.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_stale_notification_is_skipped_and_keeps_the_newer_outputs() {
+    stale_notification_is_skipped(false).await;
+}
+
+#[tokio::test]
+async fn a_stale_version_in_a_versioned_bucket_is_skipped() {
+    stale_notification_is_skipped(true).await;
 }
 
 #[tokio::test]
@@ -550,6 +762,56 @@ async fn an_s3_outage_fails_the_invocation_as_retryable() {
         .await
         .unwrap();
     assert_eq!(retried.records[0].outcome, "succeeded");
+    world.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_blackholed_s3_fails_the_invocation_as_retryable_within_the_timeouts() {
+    let mut world = World::new().await;
+    let timeouts = StorageTimeouts {
+        connect: Duration::from_millis(200),
+        attempt: Duration::from_millis(500),
+        operation: Duration::from_millis(1500),
+        body: Duration::from_secs(1),
+    };
+    world.store = s3_store(&world.s3_proxy, &timeouts);
+    world
+        .upload("uploads/stuck.md", SAMPLE.as_bytes().to_vec())
+        .await;
+    world.s3_proxy.switch(Fault::Blackhole).await;
+
+    let event = world.notification(&["uploads/stuck.md"]);
+    let started = Instant::now();
+    let error = tokio::time::timeout(Duration::from_secs(10), world.invoke(&event))
+        .await
+        .expect("the invocation ends on its own, not by being killed")
+        .unwrap_err();
+
+    assert!(error.retryable, "{error}");
+    assert_eq!(Diagnostic::from(error).error_type, "Retryable");
+    assert!(
+        started.elapsed() < timeouts.operation + Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    world.s3_proxy.set(Fault::Pass);
+    world.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_permanent_s3_fault_fails_the_invocation_as_non_retryable_after_every_record() {
+    let world = World::new().await;
+    world
+        .upload("uploads/fine.md", SAMPLE.as_bytes().to_vec())
+        .await;
+    let mut event = world.notification(&["uploads/lost.md", "uploads/fine.md"]);
+    event["Records"][0]["s3"]["bucket"]["name"] = json!(format!("{}-gone", world.bucket));
+
+    let error = world.invoke(&event).await.unwrap_err();
+
+    assert!(!error.retryable, "{error}");
+    assert_eq!(Diagnostic::from(error).error_type, "NonRetryable");
+    assert_succeeded(&world, "uploads/fine.md").await;
     world.cleanup().await;
 }
 
