@@ -192,20 +192,38 @@ impl WriterFixture {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut messages = Vec::new();
         while messages.len() < expected && Instant::now() < deadline {
-            let output = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.dlq_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .visibility_timeout(30)
-                .message_attribute_names("All")
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .send()
-                .await?;
-            messages.extend(output.messages.unwrap_or_default());
+            messages.extend(self.receive_dlq_batch().await?);
         }
         Ok(messages)
+    }
+
+    /// Receives the dead-letter queue's messages, with their attributes, until a receive
+    /// finds none visible.
+    pub async fn drain_dlq(&self) -> anyhow::Result<Vec<Message>> {
+        let mut messages = Vec::new();
+        loop {
+            let batch = self.receive_dlq_batch().await?;
+            if batch.is_empty() {
+                return Ok(messages);
+            }
+            messages.extend(batch);
+        }
+    }
+
+    /// One receive of up to ten messages, hidden for 30 s so none is received twice.
+    async fn receive_dlq_batch(&self) -> anyhow::Result<Vec<Message>> {
+        let output = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.dlq_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(30)
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await?;
+        Ok(output.messages.unwrap_or_default())
     }
 
     /// A redrive of the whole dead-letter queue back to the queue, poison left in place.
