@@ -52,6 +52,28 @@ impl InsertOutcome {
     }
 }
 
+/// Parses `uri` into client options whose server selection and connect timeouts default to
+/// `server_selection_timeout`, not the driver's 30 s, unless the URI sets them.
+///
+/// # Errors
+///
+/// Fails if the URI cannot be parsed (or, for `mongodb+srv`, resolved).
+pub async fn client_options(
+    uri: &str,
+    server_selection_timeout: Duration,
+    app_name: &str,
+) -> Result<ClientOptions, mongodb::error::Error> {
+    let mut options = ClientOptions::parse(uri).await?;
+    options
+        .server_selection_timeout
+        .get_or_insert(server_selection_timeout);
+    options
+        .connect_timeout
+        .get_or_insert(server_selection_timeout);
+    options.app_name.get_or_insert_with(|| app_name.into());
+    Ok(options)
+}
+
 /// The writer's view of one MongoDB database.
 #[derive(Debug)]
 pub struct EventStore {
@@ -78,21 +100,12 @@ impl EventStore {
         operation_timeout: Duration,
         event_retention: Duration,
     ) -> Result<Self, WriterError> {
-        let mut options = ClientOptions::parse(uri)
+        let options = client_options(uri, server_selection_timeout, "telemetry-writer")
             .await
             .map_err(|source| WriterError::Mongo {
                 operation: "connection string parsing",
                 source,
             })?;
-        options
-            .server_selection_timeout
-            .get_or_insert(server_selection_timeout);
-        options
-            .connect_timeout
-            .get_or_insert(server_selection_timeout);
-        options
-            .app_name
-            .get_or_insert_with(|| "telemetry-writer".into());
         let client = Client::with_options(options).map_err(|source| WriterError::Mongo {
             operation: "client creation",
             source,
@@ -391,6 +404,23 @@ mod tests {
     fn write_concern_error_fails_every_statement() {
         let reply = doc! { "n": 2, "writeConcernError": { "code": 64, "errmsg": "timeout" } };
         assert!(update_outcomes(&reply, 2).iter().all(Result::is_err));
+    }
+
+    #[tokio::test]
+    async fn timeouts_default_short_unless_the_uri_sets_them() {
+        let short = Duration::from_millis(700);
+        let options = client_options("mongodb://127.0.0.1:1", short, "test")
+            .await
+            .unwrap();
+        assert_eq!(options.server_selection_timeout, Some(short));
+        assert_eq!(options.connect_timeout, Some(short));
+
+        let uri = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=9000";
+        let options = client_options(uri, short, "test").await.unwrap();
+        assert_eq!(
+            options.server_selection_timeout,
+            Some(Duration::from_secs(9))
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,17 +1,16 @@
 //! `packforge-ops`: the operations CLI. AWS endpoints and credentials come from the standard
 //! SDK environment (`AWS_ENDPOINT_URL`, `AWS_PROFILE`, ...).
 
-use anyhow::Context;
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
 use packforge_ops::{
     drops::{self, COMPONENTS},
+    keys::load_keys,
     redrive::{self, RedriveRequest},
     run_report,
 };
-use telemetry_writer::{
-    config::DEFAULT_DATABASE,
-    encryption::{EncryptionKey, KeyRing},
-};
+use telemetry_writer::config::{DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT};
 
 /// Operate the packforge telemetry pipeline.
 #[derive(Debug, Parser)]
@@ -64,8 +63,17 @@ enum Command {
         /// MongoDB database.
         #[arg(long, env = "MONGODB_DATABASE", default_value = DEFAULT_DATABASE)]
         database: String,
-        /// Environment variable holding a base64 decryption key; repeatable, for rotated keys.
-        /// Without one, sensitive fields are shown encrypted.
+        /// How long to look for a MongoDB server before giving up.
+        #[arg(
+            long,
+            env = "MONGODB_SERVER_SELECTION_TIMEOUT_MS",
+            value_name = "MS",
+            default_value_t = DEFAULT_SERVER_SELECTION_TIMEOUT.as_millis() as u64
+        )]
+        server_selection_timeout_ms: u64,
+        /// Environment variable holding a base64 decryption key, its key id in `<VARIABLE>_ID`
+        /// if the writer had one set; repeatable, for rotated keys. Without one, sensitive
+        /// fields are shown encrypted.
         #[arg(long, value_name = "VARIABLE")]
         key_env: Vec<String>,
     },
@@ -113,12 +121,12 @@ async fn main() -> anyhow::Result<()> {
             run_id,
             mongodb_uri,
             database,
+            server_selection_timeout_ms,
             key_env,
         } => {
-            let keys = load_keys(&key_env)?;
-            let client = mongodb::Client::with_uri_str(&mongodb_uri)
-                .await
-                .context("connecting to mongodb")?;
+            let keys = load_keys(&key_env, |name| std::env::var(name).ok())?;
+            let timeout = Duration::from_millis(server_selection_timeout_ms);
+            let client = run_report::connect(&mongodb_uri, timeout).await?;
             let report = run_report::read_run(&client.database(&database), &run_id, &keys).await?;
             if report.summary.is_none() && report.events.is_empty() {
                 anyhow::bail!("run `{run_id}` not found in database `{database}`");
@@ -127,21 +135,4 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn load_keys(variables: &[String]) -> Result<KeyRing, packforge_ops::OpsError> {
-    let mut keys = Vec::new();
-    for variable in variables {
-        let text = std::env::var(variable).map_err(|_| packforge_ops::OpsError::MissingKey {
-            variable: variable.clone(),
-        })?;
-        let key = EncryptionKey::from_base64(&text, None).map_err(|source| {
-            packforge_ops::OpsError::Key {
-                variable: variable.clone(),
-                source,
-            }
-        })?;
-        keys.push(key);
-    }
-    Ok(KeyRing::new(keys))
 }

@@ -5,9 +5,11 @@
 //! envelope is decrypted with the key its id names, and one that cannot be (a retired key that
 //! was not given, an altered ciphertext) is shown as encrypted with the reason.
 
+use std::time::Duration;
+
 use futures::TryStreamExt;
 use mongodb::{
-    Database,
+    Client, Database,
     bson::{Bson, Document, doc},
 };
 use serde_json::{Value, json};
@@ -16,6 +18,7 @@ use telemetry_writer::{
     encryption::{Envelope, KeyRing},
     error::error_chain,
     run_summary::RUNS_COLLECTION,
+    store::client_options,
 };
 
 use crate::error::OpsError;
@@ -34,6 +37,25 @@ impl RunReport {
     pub fn to_json(&self) -> Value {
         json!({ "summary": self.summary, "events": self.events })
     }
+}
+
+/// A client for `uri` that gives up on an unreachable server after
+/// `server_selection_timeout`, as the writer does, unless the URI says otherwise.
+///
+/// # Errors
+///
+/// Fails if the URI cannot be parsed.
+pub async fn connect(uri: &str, server_selection_timeout: Duration) -> Result<Client, OpsError> {
+    let options = client_options(uri, server_selection_timeout, "packforge-ops")
+        .await
+        .map_err(|source| OpsError::Mongo {
+            operation: "connection string parsing",
+            source,
+        })?;
+    Client::with_options(options).map_err(|source| OpsError::Mongo {
+        operation: "client creation",
+        source,
+    })
 }
 
 /// Reads run `run_id` from `database`, decrypting with `keys` where it can.
@@ -114,8 +136,24 @@ fn show_sensitive(stored: &Value, event_id: &str, keys: &KeyRing) -> Value {
 #[cfg(test)]
 mod tests {
     use telemetry_writer::encryption::EncryptionKey;
+    use tokio::time::Instant;
 
     use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_server_fails_the_read_within_the_short_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let uri = format!("mongodb://{addr}/?directConnection=true");
+        let client = connect(&uri, Duration::from_millis(300)).await.unwrap();
+
+        let started = Instant::now();
+        let result = read_run(&client.database("packforge"), "run-1", &KeyRing::default()).await;
+        assert!(result.is_err());
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+    }
 
     #[test]
     fn sensitive_fields_stay_encrypted_without_a_key() {
