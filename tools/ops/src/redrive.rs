@@ -131,23 +131,40 @@ pub async fn redrive(
 }
 
 /// Whether an error says the endpoint does not implement the call, rather than that the call
-/// was wrong. moto answers a bare HTTP 500 with no AWS error code.
+/// failed; anything else is returned to the operator.
 fn is_not_implemented<E: ProvideErrorMetadata>(
     error: &aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
 ) -> bool {
+    let response = error.raw_response();
+    lacks_the_call(
+        response.map(|response| response.status().as_u16()),
+        error.code(),
+        response.and_then(|response| response.headers().get("content-type")),
+    )
+}
+
+/// The answers that mean "not implemented": HTTP 501, an error code saying so (SQS's
+/// query-compatible codes carry an `AWS.SimpleQueueService.` prefix), or moto's answer to an
+/// action it lacks, an HTTP 500 HTML page from its web framework with no AWS error code. An
+/// AWS 5xx carries a code and a JSON or XML body, and a proxy's 502 to 504 pages are not 500.
+fn lacks_the_call(status: Option<u16>, code: Option<&str>, content_type: Option<&str>) -> bool {
     const CODES: [&str; 4] = [
         "NotImplemented",
         "UnsupportedOperation",
         "InvalidAction",
         "UnknownOperationException",
     ];
-    if error.code().is_some_and(|code| CODES.contains(&code)) {
+    let named = code.and_then(|code| code.rsplit('.').next());
+    if named.is_some_and(|code| CODES.contains(&code)) {
         return true;
     }
-    let status = error
-        .raw_response()
-        .map(|response| response.status().as_u16());
-    status == Some(501) || (error.code().is_none() && status.is_some_and(|s| s >= 500))
+    match status {
+        Some(501) => true,
+        Some(500) => {
+            code.is_none() && content_type.is_some_and(|kind| kind.starts_with("text/html"))
+        }
+        _ => false,
+    }
 }
 
 /// Moves messages client-side from `request.from` to `request.to`, with their attributes,
@@ -379,6 +396,47 @@ impl std::fmt::Display for RedriveOutcome {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_answers_meaning_not_implemented_fall_back_to_the_client_side_move() {
+        let html = Some("text/html; charset=utf-8");
+        let json = Some("application/x-amz-json-1.0");
+        let falls_back = [
+            (Some(500), None, html),
+            (Some(501), None, None),
+            (
+                Some(400),
+                Some("AWS.SimpleQueueService.UnsupportedOperation"),
+                json,
+            ),
+            (Some(400), Some("InvalidAction"), json),
+        ];
+        for (status, code, content_type) in falls_back {
+            assert!(
+                lacks_the_call(status, code, content_type),
+                "{status:?} {code:?}"
+            );
+        }
+        let returned = [
+            (Some(500), None, json),
+            (Some(500), Some("InternalError"), html),
+            (Some(502), None, html),
+            (Some(503), None, None),
+            (Some(400), Some("AccessDenied"), json),
+            (None, None, None),
+        ];
+        for (status, code, content_type) in returned {
+            assert!(
+                !lacks_the_call(status, code, content_type),
+                "{status:?} {code:?}"
+            );
         }
     }
 }
