@@ -7,6 +7,10 @@
 //! picks the profile directory (`debug` by default, `release` for the release binaries).
 //! Every process a test starts is stopped by its PID when the test ends, failed or not.
 //!
+//! Each function's own log lines are checked as Lambda reads them with `LogFormat: JSON`: a
+//! `level` and an RFC 3339 UTC `timestamp` on every line, or Lambda files WARN and ERROR under
+//! INFO.
+//!
 //! cargo-lambda's emulator sends `lambda-runtime-deadline-ms: 600000`, a duration, where
 //! Lambda sends the deadline as epoch milliseconds, so a function served directly sees a
 //! deadline in 1970 and cuts every bounded step short. A small proxy between each function
@@ -29,6 +33,7 @@ use packforge_testkit::{
 };
 use serde_json::{Value, json};
 use telemetry_writer::poison::REASON_ATTRIBUTE;
+use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
 
 /// Profile directory under the target directory holding the binaries.
 const PROFILE_VAR: &str = "PACKFORGE_LAMBDA_PROFILE";
@@ -43,6 +48,8 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Header carrying the invocation deadline, epoch milliseconds on Lambda.
 const DEADLINE_HEADER: &str = "lambda-runtime-deadline-ms";
+/// The levels Lambda's log-level filter recognises in a JSON line's `level`.
+const LAMBDA_LOG_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -143,6 +150,38 @@ impl Process {
         self.child.try_wait().ok().flatten()
     }
 
+    /// The levels of the process's tracing lines, after checking that every line is JSON with
+    /// a level Lambda knows and a `timestamp` in RFC 3339 UTC. EMF lines (`_aws`) carry their
+    /// own timestamp and are skipped.
+    fn checked_log_levels(&self) -> BTreeSet<String> {
+        let text = std::fs::read_to_string(&self.log).expect("process log");
+        let mut levels = BTreeSet::new();
+        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+            let value: Value = serde_json::from_str(line).unwrap_or_else(|error| {
+                panic!("{} logged a non-JSON line ({error}): {line}", self.name)
+            });
+            if value.get("_aws").is_some() {
+                continue;
+            }
+            let level = value["level"].as_str().unwrap_or_default();
+            assert!(
+                LAMBDA_LOG_LEVELS.contains(&level),
+                "{} logged a line without a level Lambda knows: {line}",
+                self.name
+            );
+            let timestamp = value["timestamp"].as_str().unwrap_or_default();
+            let parsed = OffsetDateTime::parse(timestamp, &Rfc3339).unwrap_or_else(|error| {
+                panic!(
+                    "{} logged a line without an RFC 3339 timestamp ({error}): {line}",
+                    self.name
+                )
+            });
+            assert_eq!(parsed.offset(), UtcOffset::UTC, "{}: {line}", self.name);
+            levels.insert(level.to_string());
+        }
+        levels
+    }
+
     fn log_text(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
@@ -232,6 +271,14 @@ impl Emulator {
             .env("RUST_LOG", "info")
             .envs(environment.iter().map(|(name, value)| (*name, value)));
         self.function_process = Some(Process::spawn(&self.function, command, scratch));
+    }
+
+    /// [`Process::checked_log_levels`] of the function process.
+    fn function_log_levels(&self) -> BTreeSet<String> {
+        self.function_process
+            .as_ref()
+            .expect("function started")
+            .checked_log_levels()
     }
 
     /// `cargo lambda invoke <function> --data-file <event>`; the function's JSON response.
@@ -521,6 +568,9 @@ async fn generate_binary_turns_the_sample_s3_events_into_a_pack_under_the_emulat
 
     let test_event = workspace_root().join("events/s3-test-event.json");
     assert_eq!(emulator.invoke(&test_event).await, json!({"records": []}));
+
+    let levels = emulator.function_log_levels();
+    assert!(levels.contains("INFO"), "{levels:?}");
     Ok(())
 }
 
@@ -602,6 +652,10 @@ async fn writer_binary_stores_the_sample_batches_and_dead_letters_poison_under_t
             .map(String::from)
             .into()
     );
+
+    // Every poison message is logged at WARN, which Lambda keeps as WARN only with a timestamp.
+    let levels = emulator.function_log_levels();
+    assert!(levels.contains("WARN"), "{levels:?}");
 
     mongodb.database(&database).drop().await?;
     Ok(())

@@ -13,13 +13,15 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Lambda takes a JSON line's `level` only when its `timestamp` is valid RFC 3339, and files
+    // every other line under INFO; the system clock's timer writes UTC with a `Z`.
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_current_span(true)
-        .without_time()
+        .with_timer(tracing_subscriber::fmt::time::SystemTime)
         .init();
 
     let config = GenerateConfig::from_env().context("generate configuration")?;
