@@ -9,7 +9,7 @@
 //!
 //! Each function's own log lines are checked as Lambda reads them with `LogFormat: JSON`: a
 //! `level` and an RFC 3339 UTC `timestamp` on every line, or Lambda files WARN and ERROR under
-//! INFO.
+//! INFO. The writer gets its secrets as Secrets Manager ARNs, as the template gives them.
 //!
 //! cargo-lambda's emulator sends `lambda-runtime-deadline-ms: 600000`, a duration, where
 //! Lambda sends the deadline as epoch milliseconds, so a function served directly sees a
@@ -27,12 +27,13 @@ use std::{
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use mongodb::bson::{Document, doc};
+use packforge_ops::drops::read_drops;
 use packforge_testkit::{
     resources::{create_bucket, create_drop_table, create_queue, drain_bodies, s3_client},
     stack::{LocalStack, sdk_config, unique_name},
 };
 use serde_json::{Value, json};
-use telemetry_writer::poison::REASON_ATTRIBUTE;
+use telemetry_writer::{COMPONENT, poison::REASON_ATTRIBUTE};
 use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
 
 /// Profile directory under the target directory holding the binaries.
@@ -474,6 +475,72 @@ fn free_port() -> u16 {
     listener.local_addr().expect("address").port()
 }
 
+/// One Secrets Manager call to moto over the JSON protocol; the answer's JSON body.
+///
+/// Raw HTTP because this crate has no Secrets Manager SDK; moto routes the request by the
+/// service in the authorization header's scope and does not check the signature.
+async fn secrets_manager(
+    moto: std::net::SocketAddr,
+    operation: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let body = body.to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: {moto}\r\ncontent-type: application/x-amz-json-1.1\r\n\
+         x-amz-target: secretsmanager.{operation}\r\nauthorization: AWS4-HMAC-SHA256 \
+         Credential=testing/20260101/us-east-1/secretsmanager/aws4_request, \
+         SignedHeaders=host, Signature=0\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(moto).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+
+    let head_end = find(&response, b"\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("no HTTP response from moto to {operation}"))?;
+    let text = String::from_utf8_lossy(&response);
+    anyhow::ensure!(
+        text.starts_with("HTTP/1.1 200"),
+        "moto refused {operation}: {text}"
+    );
+    Ok(serde_json::from_slice(&response[head_end + 4..])?)
+}
+
+/// A secret in moto; its ARN is what the template passes, and [`Secret::delete`] removes it.
+struct Secret {
+    moto: std::net::SocketAddr,
+    arn: String,
+}
+
+impl Secret {
+    async fn create(moto: std::net::SocketAddr, prefix: &str, value: &str) -> anyhow::Result<Self> {
+        let name = unique_name(prefix);
+        let created = secrets_manager(
+            moto,
+            "CreateSecret",
+            &json!({"Name": name, "SecretString": value}),
+        )
+        .await?;
+        let arn = created["ARN"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("CreateSecret answered no ARN: {created}"))?;
+        Ok(Self {
+            moto,
+            arn: arn.to_string(),
+        })
+    }
+
+    async fn delete(self) -> anyhow::Result<()> {
+        let body = json!({"SecretId": self.arn, "ForceDeleteWithoutRecovery": true});
+        secrets_manager(self.moto, "DeleteSecret", &body).await?;
+        Ok(())
+    }
+}
+
 fn sample_event(name: &str) -> Value {
     let path = workspace_root().join("events").join(name);
     let text = std::fs::read_to_string(&path).expect("sample event");
@@ -575,7 +642,7 @@ async fn generate_binary_turns_the_sample_s3_events_into_a_pack_under_the_emulat
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn writer_binary_stores_the_sample_batches_and_dead_letters_poison_under_the_emulator()
+async fn writer_binary_reads_its_secrets_by_arn_stores_the_samples_and_counts_poison()
 -> anyhow::Result<()> {
     let stack = LocalStack::from_env()?;
     let aws = sdk_config(&stack.moto_url());
@@ -585,6 +652,14 @@ async fn writer_binary_stores_the_sample_batches_and_dead_letters_poison_under_t
     let table = create_drop_table(&dynamodb, "emulator-drops").await?;
     let database = unique_name("emulator");
     let mongodb_uri = LocalStack::mongodb_uri_via(stack.mongodb_addr(), 2000);
+    let uri_secret =
+        Secret::create(stack.moto_addr(), "emulator-mongodb-uri", &mongodb_uri).await?;
+    let key_secret = Secret::create(
+        stack.moto_addr(),
+        "emulator-encryption-key",
+        TEST_ENCRYPTION_KEY,
+    )
+    .await?;
 
     let scratch = Scratch::new();
     let mut emulator = Emulator::start(&scratch, "telemetry-writer");
@@ -593,11 +668,14 @@ async fn writer_binary_stores_the_sample_batches_and_dead_letters_poison_under_t
             &scratch,
             &[
                 ("AWS_ENDPOINT_URL", stack.moto_url()),
-                ("MONGODB_URI", mongodb_uri.clone()),
+                ("MONGODB_URI_SECRET_ARN", uri_secret.arn.clone()),
                 ("MONGODB_DATABASE", database.clone()),
                 ("TELEMETRY_DLQ_URL", dead_letter_url.clone()),
-                ("TELEMETRY_DROP_TABLE", table),
-                ("TELEMETRY_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY.into()),
+                ("TELEMETRY_DROP_TABLE", table.clone()),
+                (
+                    "TELEMETRY_ENCRYPTION_KEY_SECRET_ARN",
+                    key_secret.arn.clone(),
+                ),
             ],
         )
         .await;
@@ -653,10 +731,33 @@ async fn writer_binary_stores_the_sample_batches_and_dead_letters_poison_under_t
             .into()
     );
 
+    let rows = read_drops(
+        &dynamodb,
+        &table,
+        &[COMPONENT.to_string()],
+        1,
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    let counted: Vec<(&str, u64)> = rows
+        .iter()
+        .map(|row| (row.reason.as_str(), row.count))
+        .collect();
+    assert_eq!(
+        counted,
+        [
+            ("poison_invalid_event", 1),
+            ("poison_not_json", 1),
+            ("poison_unsupported_schema_version", 1),
+        ]
+    );
+
     // Every poison message is logged at WARN, which Lambda keeps as WARN only with a timestamp.
     let levels = emulator.function_log_levels();
     assert!(levels.contains("WARN"), "{levels:?}");
 
     mongodb.database(&database).drop().await?;
+    uri_secret.delete().await?;
+    key_secret.delete().await?;
     Ok(())
 }
