@@ -1,7 +1,8 @@
 //! `template.yaml` and the code agree: the variables each function receives are the ones its
 //! configuration reads, the queues are sized for the writer, the writer reports failures per
-//! message, uploads trigger generation while outputs never do, and every build names a real
-//! binary.
+//! message, uploads trigger generation while outputs never do, every build names a real
+//! binary, Lambda keeps every log line the functions write, and the drop alarm and dashboard
+//! read the metrics the code emits.
 //!
 //! The template is read with `saphyr`, which keeps CloudFormation's short tags (`!Ref`,
 //! `!GetAtt`, `!Sub`) as tagged nodes, so a check can tell a reference from a literal.
@@ -15,10 +16,17 @@ use std::{
     process::Command,
 };
 
+use packforge_telemetry::{
+    DropContext, DropReason,
+    drop_counter::{TOTAL_METRIC, emf_line},
+};
 use saphyr::{LoadableYamlNode, ScalarOwned, YamlOwned};
+use serde_json::Value;
 
 /// Read while the process starts, by the log subscriber rather than a configuration module.
 const SUBSCRIBER_VARIABLES: [&str; 1] = ["RUST_LOG"];
+/// The component the generate binary hands its telemetry client, the `pk` of its drop counters.
+const GENERATE_COMPONENT: &str = "generate";
 
 struct Template {
     root: YamlOwned,
@@ -269,9 +277,7 @@ fn telemetry_queue_outlasts_writer_invocations_and_redrives_to_a_longer_lived_qu
     let writer = template.function("telemetry-writer");
     let timeout = template.number(at(writer.properties, &["Timeout"]));
     let source = writer_queue_source(&writer);
-    let batching_window = source
-        .as_mapping_get("MaximumBatchingWindowInSeconds")
-        .map_or(0, |value| template.number(value));
+    let batching_window = template.number(at(source, &["MaximumBatchingWindowInSeconds"]));
 
     let queue = at(template.resource("TelemetryQueue"), &["Properties"]);
     let visibility = template.number(at(queue, &["VisibilityTimeout"]));
@@ -384,10 +390,280 @@ fn uploads_trigger_generate_and_its_outputs_never_do() {
         .as_mapping()
         .expect("mapping");
     let guarded = rules.values().any(|rule| {
-        let text = format!("{rule:?}");
-        text.contains("UploadPrefix") && text.contains("OutputPrefix") && text.contains("Equals")
+        rule.as_mapping_get("Assertions")
+            .and_then(YamlOwned::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|assertion| assertion.as_mapping_get("Assert"))
+            .any(|assert| {
+                not_equal_references(assert)
+                    == Some(BTreeSet::from(["OutputPrefix", "UploadPrefix"]))
+            })
     });
-    assert!(guarded, "no rule compares UploadPrefix with OutputPrefix");
+    assert!(
+        guarded,
+        "no rule asserts `!Not [!Equals [!Ref UploadPrefix, !Ref OutputPrefix]]`"
+    );
+}
+
+/// The two parameters of `!Not [!Equals [!Ref A, !Ref B]]`, if `node` has exactly that shape.
+fn not_equal_references(node: &YamlOwned) -> Option<BTreeSet<&str>> {
+    let [equals] = tagged(node, "Not")?.as_sequence()?.as_slice() else {
+        return None;
+    };
+    let [left, right] = tagged(equals, "Equals")?.as_sequence()?.as_slice() else {
+        return None;
+    };
+    let references = BTreeSet::from([reference(left)?, reference(right)?]);
+    (references.len() == 2).then_some(references)
+}
+
+#[test]
+fn writer_batches_messages_within_the_concurrency_the_parameter_sets() {
+    let template = Template::load();
+    let source = writer_queue_source(&template.function("telemetry-writer"));
+
+    // Without a window every message that arrives alone is an invocation (and MongoDB round
+    // trip) of its own; Lambda allows at most 300 s.
+    let window = template.number(at(source, &["MaximumBatchingWindowInSeconds"]));
+    assert!(
+        (1..=300).contains(&window),
+        "MaximumBatchingWindowInSeconds {window} is not in 1..=300"
+    );
+    assert_eq!(
+        reference(at(source, &["BatchSize"])),
+        Some("WriterBatchSize")
+    );
+
+    let concurrency = at(source, &["ScalingConfig", "MaximumConcurrency"]);
+    assert_eq!(reference(concurrency), Some("WriterMaxConcurrency"));
+    let parameter = at(&template.root, &["Parameters", "WriterMaxConcurrency"]);
+    let (low, high) = (
+        template.number(at(parameter, &["MinValue"])),
+        template.number(at(parameter, &["MaxValue"])),
+    );
+    // The range Lambda accepts for an SQS source's maximum concurrency.
+    assert!(
+        low >= 2 && high <= 1000,
+        "WriterMaxConcurrency allows {low}..={high}, Lambda accepts 2..=1000"
+    );
+}
+
+/// Lambda's application log levels, least severe first.
+const LAMBDA_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+fn lambda_level_rank(level: &str) -> usize {
+    LAMBDA_LEVELS
+        .iter()
+        .position(|known| known.eq_ignore_ascii_case(level))
+        .unwrap_or_else(|| panic!("`{level}` is not a Lambda log level"))
+}
+
+#[test]
+fn lambda_keeps_every_log_line_the_functions_write() {
+    let template = Template::load();
+    let logging = at(&template.root, &["Globals", "Function", "LoggingConfig"]);
+    // Level filtering needs JSON lines; the functions write JSON with `level` and `timestamp`.
+    assert_eq!(text(at(logging, &["LogFormat"])), "JSON");
+
+    let lookup = tagged(at(logging, &["ApplicationLogLevel"]), "FindInMap")
+        .and_then(YamlOwned::as_sequence)
+        .expect("ApplicationLogLevel is a `!FindInMap`");
+    let [map, key, column] = lookup.as_slice() else {
+        panic!("`!FindInMap` takes three arguments: {lookup:?}");
+    };
+    assert_eq!(reference(key), Some("LogLevel"));
+    let mapping = at(&template.root, &["Mappings", &text(map)]);
+
+    let log_levels = at(&template.root, &["Parameters", "LogLevel", "AllowedValues"])
+        .as_sequence()
+        .expect("a list");
+    for log_level in log_levels.iter().map(text) {
+        let application = text(at(mapping, &[&log_level, &text(column)]));
+        // RUST_LOG filters inside the process; a stricter Lambda filter would drop lines the
+        // process chose to write, and above INFO it would drop the EMF drop records, which
+        // have no `level` and count as INFO.
+        assert!(
+            lambda_level_rank(&application) <= lambda_level_rank(&log_level)
+                && lambda_level_rank(&application) <= lambda_level_rank("INFO"),
+            "LogLevel `{log_level}` filters Lambda logs at `{application}`"
+        );
+    }
+
+    for function in template.functions() {
+        assert_eq!(
+            reference(function.environment["RUST_LOG"]),
+            Some("LogLevel"),
+            "{}",
+            function.logical_id
+        );
+        let format = function
+            .properties
+            .as_mapping_get("LoggingConfig")
+            .and_then(|config| config.as_mapping_get("LogFormat"));
+        assert!(
+            format.is_none_or(|format| text(format) == "JSON"),
+            "{} overrides LogFormat",
+            function.logical_id
+        );
+    }
+}
+
+/// The EMF directive of a drop record with every reason: namespace, dimension names, metric
+/// names, as the code writes them.
+fn emitted_drop_metrics(component: &str) -> (String, Vec<String>, Vec<String>) {
+    let counts: Vec<(&str, u64)> = DropReason::ALL
+        .iter()
+        .map(|reason| (reason.as_str(), 1))
+        .collect();
+    let line = emf_line(
+        component,
+        &counts,
+        &DropContext::default(),
+        false,
+        false,
+        time::OffsetDateTime::now_utc(),
+    );
+    let record: Value = serde_json::from_str(&line).expect("EMF line is JSON");
+    let directive = &record["_aws"]["CloudWatchMetrics"][0];
+    let strings = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|item| item.as_str().expect("a string").to_string())
+            .collect()
+    };
+    let dimensions = strings(&directive["Dimensions"][0]);
+    for dimension in &dimensions {
+        assert_eq!(record[dimension], component, "dimension `{dimension}`");
+    }
+    let metrics = directive["Metrics"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|metric| metric["Name"].as_str().expect("a name").to_string())
+        .collect();
+    (
+        directive["Namespace"].as_str().expect("a namespace").into(),
+        dimensions,
+        metrics,
+    )
+}
+
+/// A dashboard metric row with CloudWatch's shorthand expanded: `"."` repeats the value at
+/// the same position in the row above, a leading `"..."` repeats the row above except for the
+/// values that follow it. Rendering options (the trailing object) are left off.
+fn expand_dashboard_rows(rows: &[Value]) -> Vec<Vec<String>> {
+    let mut expanded: Vec<Vec<String>> = Vec::new();
+    for row in rows {
+        let values: Vec<&str> = row
+            .as_array()
+            .expect("a metric row is a list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let previous = expanded.last().cloned().unwrap_or_default();
+        let row = match values.split_first() {
+            Some((&"...", rest)) => {
+                let kept = previous.len().saturating_sub(rest.len());
+                previous[..kept]
+                    .iter()
+                    .cloned()
+                    .chain(rest.iter().map(|value| value.to_string()))
+                    .collect()
+            }
+            _ => values
+                .iter()
+                .enumerate()
+                .map(|(index, value)| match *value {
+                    "." => previous[index].clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        };
+        expanded.push(row);
+    }
+    expanded
+}
+
+#[test]
+fn drop_alarm_and_dashboard_read_the_metrics_the_code_emits() {
+    let template = Template::load();
+    let (namespace, dimensions, metrics) = emitted_drop_metrics(GENERATE_COMPONENT);
+    assert_eq!(dimensions, ["Component"], "one dimension, the component");
+    let reason_metrics: Vec<&String> = metrics
+        .iter()
+        .filter(|name| *name != TOTAL_METRIC)
+        .collect();
+    assert_eq!(reason_metrics.len(), DropReason::ALL.len(), "{metrics:?}");
+
+    let alarm = at(template.resource("TelemetryDroppedAlarm"), &["Properties"]);
+    assert_eq!(text(at(alarm, &["Namespace"])), namespace);
+    assert_eq!(text(at(alarm, &["MetricName"])), TOTAL_METRIC);
+    assert!(metrics.iter().any(|name| name == TOTAL_METRIC));
+    let alarm_dimensions: Vec<(String, String)> = at(alarm, &["Dimensions"])
+        .as_sequence()
+        .expect("a list")
+        .iter()
+        .map(|dimension| {
+            (
+                text(at(dimension, &["Name"])),
+                text(at(dimension, &["Value"])),
+            )
+        })
+        .collect();
+    assert_eq!(
+        alarm_dimensions,
+        [(dimensions[0].clone(), GENERATE_COMPONENT.to_string())]
+    );
+
+    let body = at(
+        template.resource("OperationsDashboard"),
+        &["Properties", "DashboardBody"],
+    );
+    let body = tagged(body, "Sub")
+        .and_then(YamlOwned::as_str)
+        .expect("DashboardBody is a `!Sub` string");
+    let body: Value = serde_json::from_str(body).expect("DashboardBody is JSON");
+    let rows: Vec<Vec<String>> = body["widgets"]
+        .as_array()
+        .expect("widgets")
+        .iter()
+        .filter_map(|widget| widget["properties"]["metrics"].as_array())
+        .flat_map(|rows| expand_dashboard_rows(rows))
+        .filter(|row| row.first() == Some(&namespace))
+        .collect();
+    assert!(
+        !rows.is_empty(),
+        "the dashboard shows no `{namespace}` metric"
+    );
+
+    let components = [GENERATE_COMPONENT, telemetry_writer::COMPONENT];
+    for row in &rows {
+        let [_, metric, dimension, value] = row.as_slice() else {
+            panic!("expected namespace, metric, dimension, value: {row:?}");
+        };
+        assert!(metrics.contains(metric), "the code emits no `{metric}`");
+        assert_eq!(dimension, &dimensions[0], "{row:?}");
+        assert!(components.contains(&value.as_str()), "{row:?}");
+    }
+    let charted_reasons: Vec<&String> = rows
+        .iter()
+        .filter(|row| row[1] != TOTAL_METRIC && row[3] == GENERATE_COMPONENT)
+        .map(|row| &row[1])
+        .collect();
+    assert_eq!(
+        charted_reasons, reason_metrics,
+        "the by-reason chart must show every DropReason, in DropReason::ALL order"
+    );
+    for component in components {
+        assert!(
+            rows.iter()
+                .any(|row| row[1] == TOTAL_METRIC && row[3] == component),
+            "no `{TOTAL_METRIC}` line for `{component}`"
+        );
+    }
 }
 
 #[test]
