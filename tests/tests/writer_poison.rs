@@ -13,9 +13,9 @@ use packforge_testkit::fault_proxy::{Fault, FaultProxy};
 use serde_json::json;
 use telemetry_writer::{
     COMPONENT,
-    poison::{ORIGINAL_ID_ATTRIBUTE, REASON_ATTRIBUTE},
+    poison::{MISSING_BODY_PLACEHOLDER, ORIGINAL_ID_ATTRIBUTE, REASON_ATTRIBUTE},
 };
-use writer_support::{WriterFixture, build_writer, run_events};
+use writer_support::{WriterFixture, build_writer, run_events, sqs_event};
 
 fn poison_bodies() -> Vec<String> {
     vec![
@@ -200,6 +200,33 @@ async fn poison_that_cannot_be_forwarded_reaches_the_dlq_through_the_redrive_pol
     assert_eq!(
         writer_drops(&fixture).await?,
         vec![("poison_not_json".to_string(), 1)]
+    );
+
+    fixture.cleanup().await
+}
+
+#[tokio::test]
+async fn a_record_without_a_body_is_dead_lettered_with_a_placeholder_and_counted()
+-> anyhow::Result<()> {
+    let fixture = WriterFixture::start(5).await?;
+    // SQS never delivers an empty body, but the field is optional in the event Lambda sends.
+    let mut event = sqs_event(&[String::new()]);
+    event.records[0].body = None;
+
+    let response = fixture.handle(event).await?;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    let dead = fixture.receive_dlq(1).await?;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body(), Some(MISSING_BODY_PLACEHOLDER));
+    let attributes = dead[0].message_attributes().cloned().unwrap_or_default();
+    assert_eq!(
+        attributes[REASON_ATTRIBUTE].string_value(),
+        Some("missing_body")
+    );
+    assert_eq!(
+        writer_drops(&fixture).await?,
+        vec![("poison_missing_body".to_string(), 1)]
     );
 
     fixture.cleanup().await

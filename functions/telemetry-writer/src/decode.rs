@@ -9,12 +9,14 @@ use packforge_telemetry::{TelemetryEvent, event::DecodeError};
 
 /// Reason for an event that parses but breaks a rule the schema cannot express.
 pub const INVALID_EVENT: &str = "invalid_event";
+/// Reason for a record that arrived without a body (or with an empty one).
+pub const MISSING_BODY: &str = "missing_body";
 
 /// Why a message can never be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Poison {
-    /// Stable reason: `not_json`, `missing_schema_version`, `unsupported_schema_version` or
-    /// `invalid_event`.
+    /// Stable reason: `not_json`, `missing_schema_version`, `unsupported_schema_version`,
+    /// `invalid_event` or `missing_body`.
     pub reason: &'static str,
     /// A short description for logs; never contains the body.
     pub detail: String,

@@ -36,11 +36,11 @@ use tracing::{Instrument, Span};
 
 use crate::{
     config::WriterConfig,
-    decode::{Poison, decode},
+    decode::{MISSING_BODY, Poison, decode},
     document::stored_document,
     encryption::EncryptionKey,
     error::{WriterError, error_chain},
-    poison::{DeadLetterQueue, REASON_ATTRIBUTE},
+    poison::{DeadLetterQueue, MISSING_BODY_PLACEHOLDER, REASON_ATTRIBUTE},
     run_summary::run_update,
     store::{EventStore, InsertOutcome},
 };
@@ -198,7 +198,7 @@ impl Writer {
         let mut records: Vec<Record> = event
             .records
             .into_iter()
-            .map(|message| self.prepare(message, now))
+            .map(|message| prepare(message, &self.key, now))
             .collect();
 
         let (mut poison, mut others): (Vec<&mut Record>, Vec<&mut Record>) = records
@@ -213,36 +213,6 @@ impl Writer {
         self.count_poison(&forwarded, deadline).await;
 
         respond(records)
-    }
-
-    fn prepare(&self, message: SqsMessage, now: OffsetDateTime) -> Record {
-        let counted_before = carries_poison_reason(&message);
-        let message_id = message.message_id.filter(|id| !id.is_empty());
-        let span = tracing::info_span!(
-            "sqs_message",
-            message_id = message_id.as_deref().unwrap_or("")
-        );
-        let body = message.body.unwrap_or_default();
-        let state = span.in_scope(|| match guarded(|| prepare_body(&body, &self.key, now)) {
-            Ok(state) => state,
-            Err(panic) => {
-                tracing::error!(panic, "record processing panicked; reporting it failed");
-                RecordState::Failed(format!("panicked: {panic}"))
-            }
-        });
-        let state = match state {
-            RecordState::Poison { poison, .. } => RecordState::Poison {
-                poison,
-                body,
-                counted_before,
-            },
-            other => other,
-        };
-        Record {
-            message_id,
-            span,
-            state,
-        }
     }
 
     /// Forwards every poison record; returns the counter names of those forwarded and not
@@ -456,6 +426,54 @@ impl Record {
     }
 }
 
+/// Turns one message into a record: decoded, validated and encrypted, or poison, or failed.
+fn prepare(message: SqsMessage, key: &EncryptionKey, now: OffsetDateTime) -> Record {
+    let counted_before = carries_poison_reason(&message);
+    let message_id = message.message_id.filter(|id| !id.is_empty());
+    let span = tracing::info_span!(
+        "sqs_message",
+        message_id = message_id.as_deref().unwrap_or("")
+    );
+    // SQS refuses to send an empty body, so the record is forwarded with a placeholder; left
+    // to fail, it would cycle until the redrive policy moved it, never counted.
+    let Some(body) = message.body.filter(|body| !body.is_empty()) else {
+        let poison = Poison {
+            reason: MISSING_BODY,
+            detail: "the record has no body".into(),
+        };
+        let body = MISSING_BODY_PLACEHOLDER.to_string();
+        return Record {
+            message_id,
+            span,
+            state: RecordState::Poison {
+                poison,
+                body,
+                counted_before,
+            },
+        };
+    };
+    let state = span.in_scope(|| match guarded(|| prepare_body(&body, key, now)) {
+        Ok(state) => state,
+        Err(panic) => {
+            tracing::error!(panic, "record processing panicked; reporting it failed");
+            RecordState::Failed(format!("panicked: {panic}"))
+        }
+    });
+    let state = match state {
+        RecordState::Poison { poison, .. } => RecordState::Poison {
+            poison,
+            body,
+            counted_before,
+        },
+        other => other,
+    };
+    Record {
+        message_id,
+        span,
+        state,
+    }
+}
+
 /// Whether the writer dead-lettered this message before: only it sets the reason attribute,
 /// and a redrive that keeps attributes brings it back with the message.
 fn carries_poison_reason(message: &SqsMessage) -> bool {
@@ -615,6 +633,27 @@ mod tests {
             message_id: id.map(str::to_string),
             span: Span::none(),
             state,
+        }
+    }
+
+    #[test]
+    fn a_message_without_a_body_is_poison_forwarded_with_a_placeholder() {
+        for body in [None, Some(String::new())] {
+            let mut message = SqsMessage::default();
+            message.message_id = Some("m-1".into());
+            message.body = body;
+            let record = prepare(message, &key(), OffsetDateTime::now_utc());
+            let RecordState::Poison {
+                poison,
+                body,
+                counted_before,
+            } = record.state
+            else {
+                panic!("a missing body must be poison");
+            };
+            assert_eq!(poison.counter_name(), "poison_missing_body");
+            assert_eq!(body, MISSING_BODY_PLACEHOLDER);
+            assert!(!counted_before);
         }
     }
 

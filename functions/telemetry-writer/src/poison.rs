@@ -18,6 +18,9 @@ use crate::error::WriterError;
 pub const REASON_ATTRIBUTE: &str = "packforge_poison_reason";
 /// Message attribute holding the id the message had on the telemetry queue.
 pub const ORIGINAL_ID_ATTRIBUTE: &str = "packforge_original_message_id";
+/// Body sent in place of a missing one: SQS rejects an empty body, and the reason attribute
+/// (`missing_body`) says what happened.
+pub const MISSING_BODY_PLACEHOLDER: &str = "(no body)";
 
 /// The dead-letter queue of the telemetry queue.
 #[derive(Debug, Clone)]
