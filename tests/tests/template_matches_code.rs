@@ -667,6 +667,82 @@ fn drop_alarm_and_dashboard_read_the_metrics_the_code_emits() {
 }
 
 #[test]
+fn parameter_defaults_are_the_code_defaults() {
+    let template = Template::load();
+    let default = |name: &str| {
+        text(
+            template
+                .parameter_default(name)
+                .unwrap_or_else(|| panic!("parameter `{name}` has no default")),
+        )
+    };
+    let generate = generate::config::GenerateConfig::default();
+    let expected = [
+        ("UploadPrefix", generate.upload_prefix),
+        ("OutputPrefix", generate.output_prefix),
+        ("MaxDocumentBytes", generate.max_document_bytes.to_string()),
+        (
+            "TelemetryFlushMs",
+            packforge_telemetry::config::DEFAULT_FLUSH_BUDGET
+                .as_millis()
+                .to_string(),
+        ),
+        (
+            "TelemetryBufferEvents",
+            packforge_telemetry::config::DEFAULT_BUFFER_EVENTS.to_string(),
+        ),
+        (
+            "MongoDbDatabase",
+            telemetry_writer::config::DEFAULT_DATABASE.to_string(),
+        ),
+    ];
+    for (parameter, code_default) in expected {
+        assert_eq!(default(parameter), code_default, "default of `{parameter}`");
+    }
+}
+
+#[test]
+fn failed_generate_events_reach_a_queue_and_a_lost_delivery_raises_an_alarm() {
+    let template = Template::load();
+    let generate = template.function("generate");
+    let on_failure = at(
+        generate.properties,
+        &["EventInvokeConfig", "DestinationConfig", "OnFailure"],
+    );
+    assert_eq!(
+        get_att(at(on_failure, &["Destination"])).as_deref(),
+        Some("GenerateFailureQueue.Arn")
+    );
+
+    // An event Lambda cannot hand to the destination is in no queue at all.
+    let resources = at(&template.root, &["Resources"])
+        .as_mapping()
+        .expect("mapping");
+    let alarmed = resources
+        .values()
+        .filter(|resource| text(at(resource, &["Type"])) == "AWS::CloudWatch::Alarm")
+        .map(|alarm| at(alarm, &["Properties"]))
+        .any(|alarm| {
+            text(at(alarm, &["Namespace"])) == "AWS/Lambda"
+                && text(at(alarm, &["MetricName"])) == "DestinationDeliveryFailures"
+                && at(alarm, &["Dimensions"])
+                    .as_sequence()
+                    .is_some_and(|dimensions| {
+                        dimensions.iter().any(|dimension| {
+                            text(at(dimension, &["Name"])) == "FunctionName"
+                                && reference(at(dimension, &["Value"]))
+                                    == Some(generate.logical_id.as_str())
+                        })
+                    })
+        });
+    assert!(
+        alarmed,
+        "no alarm on DestinationDeliveryFailures of {}",
+        generate.logical_id
+    );
+}
+
+#[test]
 fn build_properties_name_binaries_the_workspace_builds() {
     let template = Template::load();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
