@@ -6,7 +6,8 @@ For each binary: its size, then the time from starting the process to its first
 A local listener stands in for the Runtime API and never answers, so only initialisation is
 timed: logging, configuration, SDK and MongoDB client construction. The process is then
 killed by its PID. One start warms the page cache and is not counted; the median of the
-others is reported.
+others is reported. Exits 1, after printing every figure, when a binary misses its size or
+cold-start target.
 
 Standard library only; run by scripts/bench-lambda.sh, which builds the release binaries.
 """
@@ -93,7 +94,7 @@ def one_start(binary: str, environment: dict, timeout: float) -> float:
         return (arrived - started) / 1e6
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin-dir", default="target/release",
                         help="directory holding the binaries (default: target/release)")
@@ -104,6 +105,7 @@ def main() -> None:
 
     print("%-17s %12s %8s %14s %s" % ("function", "bytes", "MB", "cold start ms",
                                       "starts (ms)"))
+    missed = []
     for name, variables in FUNCTIONS.items():
         binary = os.path.join(arguments.bin_dir, name)
         if not os.path.isfile(binary):
@@ -117,10 +119,21 @@ def main() -> None:
         median = statistics.median(starts)
         print("%-17s %12d %8.2f %14.1f %s" % (
             name, size, size / 1e6, median, " ".join("%.1f" % s for s in starts)))
+        size_met = size <= SIZE_TARGET_MB * 10**6
+        start_met = median <= COLD_START_TARGET_MS
         print("%-17s size %s %d MB, cold start %s %d ms" % (
-            "", "within" if size <= SIZE_TARGET_MB * 10**6 else "OVER", SIZE_TARGET_MB,
-            "within" if median <= COLD_START_TARGET_MS else "OVER", COLD_START_TARGET_MS))
+            "", "within" if size_met else "OVER", SIZE_TARGET_MB,
+            "within" if start_met else "OVER", COLD_START_TARGET_MS))
+        if not size_met:
+            missed.append(name + " size")
+        if not start_met:
+            missed.append(name + " cold start")
+
+    if missed:
+        print("targets missed: " + ", ".join(missed), file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

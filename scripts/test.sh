@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite on a fresh machine: installs the local tools, starts the local stack
 # (moto, SecantusDB) on free ports, runs every test of the workspace against it, checks the
-# SAM template, and stops the stack by PID whatever happens.
+# SAM template, and stops the stack by PID whatever happens. Any failure, the template check
+# included, fails the run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,7 +21,4 @@ export PATH="$root/.venv/bin:$PATH"
 # profile: a release build of both would add minutes on two cores (docs/local-invoke.md).
 cargo build --workspace --bins --tests
 cargo test --workspace
-
-if [[ -x scripts/check-template.sh ]]; then
-    scripts/check-template.sh
-fi
+scripts/check-template.sh
