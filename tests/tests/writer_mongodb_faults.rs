@@ -16,6 +16,21 @@ async fn warm(fixture: &WriterFixture) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Invokes the writer until a batch arrives (failed messages come back after the visibility
+/// timeout).
+async fn invoke_until_received(
+    fixture: &WriterFixture,
+) -> anyhow::Result<packforge_testkit::sqs_trigger::Invocation> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let invocation = fixture.invoke_once().await?;
+        if !invocation.received.is_empty() {
+            return Ok(invocation);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "no batch came back");
+    }
+}
+
 async fn assert_written_once(
     fixture: &WriterFixture,
     run_id: &str,
@@ -120,10 +135,13 @@ async fn mongodb_restarted_mid_batch_loses_the_reply_but_no_event_is_written_twi
         "the summary must wait for a confirmed insert"
     );
 
-    // The server is down for a moment, then back.
-    fixture.mongodb_proxy.set(Fault::Refuse);
-    tokio::task::yield_now().await;
-    fixture.mongodb_proxy.set(Fault::Pass);
+    // The server is down while the batch comes back: the writer waits out its short server
+    // selection timeout and fails the batch again. Only then is the server back.
+    fixture.mongodb_proxy.switch(Fault::Refuse).await;
+    let down = invoke_until_received(&fixture).await?;
+    assert_eq!(down.received.len(), events.len(), "{down:?}");
+    assert_eq!(down.failed.len(), events.len(), "{down:?}");
+    fixture.mongodb_proxy.switch(Fault::Pass).await;
 
     let report = fixture.drain().await?;
     assert_eq!(report.failed, 0, "{report:?}");
