@@ -11,12 +11,14 @@ use packforge_telemetry::{TelemetryEvent, event::DecodeError};
 pub const INVALID_EVENT: &str = "invalid_event";
 /// Reason for a record that arrived without a body (or with an empty one).
 pub const MISSING_BODY: &str = "missing_body";
+/// Reason for an event whose sensitive fields cannot be encrypted.
+pub const ENCRYPTION_FAILED: &str = "encryption_failed";
 
 /// Why a message can never be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Poison {
     /// Stable reason: `not_json`, `missing_schema_version`, `unsupported_schema_version`,
-    /// `invalid_event` or `missing_body`.
+    /// `invalid_event`, `missing_body` or `encryption_failed`.
     pub reason: &'static str,
     /// A short description for logs; never contains the body.
     pub detail: String,

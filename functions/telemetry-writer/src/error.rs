@@ -123,7 +123,6 @@ impl WriterError {
         matches!(
             self,
             Self::Secret { .. }
-                | Self::Encrypt
                 | Self::Mongo { .. }
                 | Self::Timeout { .. }
                 | Self::DeadLetter(_)
@@ -167,5 +166,8 @@ mod tests {
             operation: "insert",
         });
         assert_eq!(timeout.error_type, "Retryable");
+
+        // A plaintext too long to encrypt stays too long.
+        assert!(!WriterError::Encrypt.is_retryable());
     }
 }

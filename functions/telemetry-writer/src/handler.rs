@@ -36,7 +36,7 @@ use tracing::{Instrument, Span};
 
 use crate::{
     config::WriterConfig,
-    decode::{MISSING_BODY, Poison, decode},
+    decode::{ENCRYPTION_FAILED, INVALID_EVENT, MISSING_BODY, Poison, decode},
     document::stored_document,
     encryption::EncryptionKey,
     error::{WriterError, error_chain},
@@ -482,30 +482,38 @@ fn carries_poison_reason(message: &SqsMessage) -> bool {
 
 /// Decodes, validates and encrypts one body. Pure apart from the random nonce.
 fn prepare_body(body: &str, key: &EncryptionKey, now: OffsetDateTime) -> RecordState {
+    let poison = |poison| RecordState::Poison {
+        poison,
+        body: String::new(),
+        counted_before: false,
+    };
     let event = match decode(body) {
         Ok(event) => event,
-        Err(poison) => {
-            return RecordState::Poison {
-                poison,
-                body: String::new(),
-                counted_before: false,
-            };
-        }
+        Err(reason) => return poison(reason),
     };
     match stored_document(&event, key, now) {
         Ok(document) => RecordState::Ready {
             event: Box::new(event),
             document,
         },
-        Err(error @ (WriterError::Document(_) | WriterError::Json(_))) => RecordState::Poison {
-            poison: Poison {
-                reason: crate::decode::INVALID_EVENT,
+        Err(error) => match unstorable(&error) {
+            Some(reason) => poison(Poison {
+                reason,
                 detail: error_chain(&error),
-            },
-            body: String::new(),
-            counted_before: false,
+            }),
+            None => RecordState::Failed(error_chain(&error)),
         },
-        Err(error) => RecordState::Failed(error_chain(&error)),
+    }
+}
+
+/// The poison reason of an error that building the stored document will meet on every
+/// delivery, or `None` if a retry can help.
+fn unstorable(error: &WriterError) -> Option<&'static str> {
+    match error {
+        WriterError::Document(_) | WriterError::Json(_) => Some(INVALID_EVENT),
+        // AES-GCM refuses only plaintext beyond its length limit, which a retry cannot shorten.
+        WriterError::Encrypt => Some(ENCRYPTION_FAILED),
+        _ => None,
     }
 }
 
@@ -634,6 +642,17 @@ mod tests {
             span: Span::none(),
             state,
         }
+    }
+
+    #[test]
+    fn errors_every_delivery_would_meet_are_poison_and_the_rest_are_retried() {
+        assert_eq!(unstorable(&WriterError::Encrypt), Some("encryption_failed"));
+        let json = serde_json::from_str::<u8>("x").unwrap_err();
+        assert_eq!(unstorable(&WriterError::Json(json)), Some("invalid_event"));
+        let timeout = WriterError::Timeout {
+            operation: "event insert",
+        };
+        assert_eq!(unstorable(&timeout), None);
     }
 
     #[test]
