@@ -25,6 +25,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use mongodb::bson::{Document, doc};
 use packforge_ops::drops::read_drops;
@@ -547,12 +548,29 @@ fn sample_event(name: &str) -> Value {
     serde_json::from_str(&text).expect("sample event is JSON")
 }
 
-/// The sample S3 event with the bucket replaced by the test's own.
-fn s3_event_for(name: &str, bucket: &str) -> Value {
+/// The object a test uploaded, as S3 answered the upload.
+struct Uploaded {
+    bucket: String,
+    etag: String,
+    version_id: Option<String>,
+    size: usize,
+}
+
+/// The sample S3 event naming the test's own upload: its bucket, ETag, size and, where the
+/// sample carries one, its version. The function reads exactly the version a notification
+/// names, so the sample's made-up identity would be skipped as superseded.
+fn s3_event_for(name: &str, uploaded: &Uploaded) -> Value {
     let mut event = sample_event(name);
     for record in event["Records"].as_array_mut().expect("Records") {
+        let bucket = &uploaded.bucket;
         record["s3"]["bucket"]["name"] = json!(bucket);
         record["s3"]["bucket"]["arn"] = json!(format!("arn:aws:s3:::{bucket}"));
+        let object = &mut record["s3"]["object"];
+        object["eTag"] = json!(uploaded.etag);
+        object["size"] = json!(uploaded.size);
+        if object.get("versionId").is_some() {
+            object["versionId"] = json!(uploaded.version_id);
+        }
     }
     event
 }
@@ -568,12 +586,33 @@ async fn generate_binary_turns_the_sample_s3_events_into_a_pack_under_the_emulat
     let bucket = create_bucket(&s3, "emulator-uploads").await?;
     let queue_url = create_queue(&sqs, "emulator-telemetry").await?;
     let table = create_drop_table(&dynamodb, "emulator-drops").await?;
-    s3.put_object()
+    // Versioned, as the template's upload bucket is, so the sample's `versionId` has a value.
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await?;
+    let upload = s3
+        .put_object()
         .bucket(&bucket)
         .key(SAMPLE_KEY)
         .body(SAMPLE_DOCUMENT.as_bytes().to_vec().into())
         .send()
         .await?;
+    let uploaded = Uploaded {
+        bucket: bucket.clone(),
+        etag: upload
+            .e_tag()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string(),
+        version_id: upload.version_id().map(str::to_string),
+        size: SAMPLE_DOCUMENT.len(),
+    };
 
     let scratch = Scratch::new();
     let mut emulator = Emulator::start(&scratch, "generate");
@@ -590,7 +629,7 @@ async fn generate_binary_turns_the_sample_s3_events_into_a_pack_under_the_emulat
         )
         .await;
 
-    let put = scratch.write_json("s3-put.json", &s3_event_for("s3-put.json", &bucket));
+    let put = scratch.write_json("s3-put.json", &s3_event_for("s3-put.json", &uploaded));
     let response = emulator.invoke(&put).await;
     let manifest_key = format!("packs/{}/manifest.json", &SAMPLE_KEY["uploads/".len()..]);
     assert_eq!(
@@ -610,6 +649,12 @@ async fn generate_binary_turns_the_sample_s3_events_into_a_pack_under_the_emulat
     let manifest: Value = serde_json::from_slice(&manifest)?;
     assert_eq!(manifest["status"], "succeeded", "{manifest}");
     assert_eq!(manifest["source"]["key"], SAMPLE_KEY, "{manifest}");
+    assert_eq!(manifest["source"]["etag"], uploaded.etag, "{manifest}");
+    assert_eq!(
+        manifest["source"]["version_id"],
+        json!(uploaded.version_id),
+        "{manifest}"
+    );
 
     let report = &manifest["telemetry"];
     let emitted = report["emitted"].as_u64().expect("emitted");
@@ -627,7 +672,7 @@ async fn generate_binary_turns_the_sample_s3_events_into_a_pack_under_the_emulat
     // moto's shape of the same upload (key `%2F`-encoded, no version) is the same object.
     let moto = scratch.write_json(
         "s3-put-moto.json",
-        &s3_event_for("s3-put-moto.json", &bucket),
+        &s3_event_for("s3-put-moto.json", &uploaded),
     );
     let response = emulator.invoke(&moto).await;
     assert_eq!(response["records"][0]["key"], SAMPLE_KEY, "{response}");
