@@ -124,6 +124,17 @@ impl Record {
     }
 }
 
+/// Bounds on each DLQ send and drop-counter write, retries included. Without them a silent
+/// endpoint would hold the whole batch until the invocation times out; with them the batch
+/// ends in time to report its failures, well inside the function's 30 s.
+fn aws_call_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
 impl Writer {
     /// Builds the writer from resolved configuration; AWS clients come from `aws`.
     ///
@@ -142,9 +153,16 @@ impl Writer {
             config.event_retention,
         )
         .await?;
-        let dead_letters = DeadLetterQueue::new(aws_sdk_sqs::Client::new(aws), config.dlq_url);
+        let sqs = aws_sdk_sqs::config::Builder::from(aws)
+            .timeout_config(aws_call_timeouts())
+            .build();
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(aws)
+            .timeout_config(aws_call_timeouts())
+            .build();
+        let dead_letters =
+            DeadLetterQueue::new(aws_sdk_sqs::Client::from_conf(sqs), config.dlq_url);
         let drop_counter = DropCounterTable::new(
-            aws_sdk_dynamodb::Client::new(aws),
+            aws_sdk_dynamodb::Client::from_conf(dynamodb),
             config.drop_table,
             COMPONENT,
         );
