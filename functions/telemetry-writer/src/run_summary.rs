@@ -25,7 +25,8 @@ use crate::document::bson_date;
 pub const RUNS_COLLECTION: &str = "generation_runs";
 
 /// Rank of a run's status; the summary keeps the highest seen. A run that reported both
-/// outcomes (which the generator never does) shows as failed.
+/// outcomes shows as failed: the generate function reports a failure after a success when the
+/// run's manifest could not be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StatusRank {
     /// Events arrived but no `run_completed`.
