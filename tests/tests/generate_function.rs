@@ -553,9 +553,20 @@ async fn generation_survives(sqs_fault: Fault, dynamodb_fault: Fault, expected: 
         .filter(|line: &Value| line["run_id"] == run_id)
         .collect();
     if expected.table_up || dropped_total == 0 {
-        assert_eq!(telemetry["drops_recorded"], true, "{telemetry:#}");
+        // With the table up the write must not fail; on a loaded machine its answer may still
+        // miss the flush's reserve, which the line marks as uncertain rather than failed.
+        let late = emf
+            .iter()
+            .all(|line| line["DropCounterWriteUncertain"] == true);
+        if telemetry["drops_recorded"] != true {
+            assert!(
+                dropped_total > 0 && !emf.is_empty() && late,
+                "{telemetry:#} {emf:?}"
+            );
+        }
         assert!(
-            emf.iter().all(|line| line["DropCounterWritten"] == true),
+            emf.iter()
+                .all(|line| line["DropCounterWritten"] == true || late),
             "{emf:?}"
         );
     } else {

@@ -72,12 +72,6 @@ impl Shared {
         self.accepted.swap(0, Ordering::AcqRel)
     }
 
-    /// Takes `n` events already reported off the next window's count. Wrapping on purpose:
-    /// the racing `emit` that owes the count may add it just after.
-    pub(crate) fn carry_accepted(&self, n: u64) {
-        self.accepted.fetch_sub(n, Ordering::AcqRel);
-    }
-
     /// Drops `emit` counted since the previous call.
     pub(crate) fn take_emit_drops(&self) -> DropCounts {
         let mut counts = DropCounts::default();
@@ -317,7 +311,8 @@ impl<T: Transport> Shipper<T> {
                     RetryAction::Retry
                 }
                 AttemptOutcome::Answered(Err(error)) => {
-                    tracing::debug!(attempt, error = %error_chain(&error), "telemetry batch failed");
+                    let cause = error_chain(&error);
+                    tracing::debug!(attempt, error = %cause, "telemetry batch failed");
                     self.record_failure();
                     ambiguous |= error.ambiguous;
                     error.action
