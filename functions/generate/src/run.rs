@@ -159,7 +159,10 @@ pub async fn process<S: ObjectStore>(
                 )
                 .await;
             match fetched {
-                Ok(fetched) => fetched,
+                Ok(fetched) => {
+                    identify(&mut source, &fetched);
+                    fetched
+                }
                 Err(error) => return Err(run.abort(error, started).await),
             }
         }
@@ -231,7 +234,7 @@ pub async fn process<S: ObjectStore>(
 /// `run_completed` error kind of a run skipped because a newer upload replaced its version.
 pub const SUPERSEDED: &str = "superseded";
 
-/// Takes the identity of the version read into `source`, for a notification that named none.
+/// Completes `source` with the identity of the version read, where the notification left it out.
 fn identify(source: &mut ManifestSource, fetched: &Fetched) {
     let (etag, version_id) = match fetched {
         Fetched::Object(object) => (&object.etag, &object.version_id),
@@ -240,8 +243,13 @@ fn identify(source: &mut ManifestSource, fetched: &Fetched) {
         } => (etag, version_id),
         Fetched::Missing | Fetched::Superseded => return,
     };
-    source.etag.clone_from(etag);
-    source.version_id.clone_from(version_id);
+    // Only what the notification left out: what it named is what the fetch checked.
+    if source.etag.is_none() {
+        source.etag.clone_from(etag);
+    }
+    if source.version_id.is_none() {
+        source.version_id.clone_from(version_id);
+    }
 }
 
 struct Run<'a> {
