@@ -6,6 +6,9 @@
 //! (the retry finds the finished records by their manifests and skips them); failing that, a
 //! record that hit a permanent fault (access denied, an encoding error) fails it with a
 //! `NonRetryable` one, so the event reaches the on-failure destination instead of vanishing.
+//! Lambda's asynchronous retries do not read the error type: a `NonRetryable` invocation is
+//! still retried (twice by default) before it goes there; the type tells operators which
+//! failures a retry can cure.
 
 use packforge_telemetry::{TelemetryClient, event::Source};
 use serde::Serialize;
