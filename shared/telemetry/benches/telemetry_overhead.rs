@@ -3,7 +3,8 @@
 //! Run: `scripts/stack.sh start && source .stack/env &&
 //!       cargo bench -p packforge-telemetry --bench telemetry_overhead`
 //!
-//! Figures: the median cost of one `emit`; the median latency of a simulated generation run
+//! Figures: the median cost of one `emit`; the median SQS round trip, the floor of a flush
+//! that confirms delivery; the median latency of a simulated generation run
 //! (100 ms of CPU work with 30 events emitted along the way, then a flush) with telemetry
 //! against healthy SQS (also for a 1 s run), blackholed SQS and an already-open breaker, each
 //! as a ratio to the same run with telemetry off; and the naive design that awaits each SQS
@@ -220,6 +221,13 @@ fn main() {
                 .start(transport)
         };
 
+        let round_trip = sqs_round_trip(&direct, &queue_url).await;
+        println!(
+            "sqs SendMessageBatch of 3 events, median round trip: {:.2} ms \
+             (a flush waits at least one for the run's last events)",
+            ms(round_trip)
+        );
+
         let off = median_run(None, None, SHORT_STEP).await;
         println!("run with telemetry off, median: {:.2} ms", ms(off));
 
@@ -319,8 +327,60 @@ fn main() {
     });
 }
 
+/// The median time of one SendMessageBatch of three events, on an emptied queue.
+async fn sqs_round_trip(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Duration {
+    let mut samples = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let mut request = sqs.send_message_batch().queue_url(queue_url);
+        for n in 0..3 {
+            let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(n.to_string())
+                .message_body(event(n).to_json().expect("encode"))
+                .build()
+                .expect("id and body are set");
+            request = request.entries(entry);
+        }
+        let started = Instant::now();
+        let _ = request.send().await;
+        samples.push(started.elapsed());
+        purge(sqs, queue_url).await;
+    }
+    median(samples)
+}
+
+/// Receives and deletes every message. Not `PurgeQueue`: SQS (and moto) allow one purge per
+/// queue every 60 s, so purging between runs would let the queue grow after the first.
 async fn purge(sqs: &aws_sdk_sqs::Client, queue_url: &str) {
-    let _ = sqs.purge_queue().queue_url(queue_url).send().await;
+    loop {
+        let Ok(received) = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+        else {
+            return;
+        };
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return;
+        }
+        let mut delete = sqs.delete_message_batch().queue_url(queue_url);
+        for (index, message) in messages.iter().enumerate() {
+            let Some(receipt) = message.receipt_handle() else {
+                continue;
+            };
+            let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .receipt_handle(receipt)
+                .build()
+                .expect("id and receipt handle are set");
+            delete = delete.entries(entry);
+        }
+        if delete.send().await.is_err() {
+            return;
+        }
+    }
 }
 
 fn ms(duration: Duration) -> f64 {
