@@ -21,4 +21,9 @@ export PATH="$root/.venv/bin:$PATH"
 # profile: a release build of both would add minutes on two cores (docs/local-invoke.md).
 cargo build --workspace --bins --tests
 cargo test --workspace
+
+# The binaries as shipped: the release profile (size optimisation, fat LTO, no overflow
+# checks) is not the one the tests above ran, so the emulator test runs on it too.
+cargo build --release --bin generate --bin telemetry-writer
+PACKFORGE_LAMBDA_PROFILE=release cargo test -p packforge-e2e --test lambda_emulator
 scripts/check-template.sh
