@@ -23,7 +23,9 @@ cargo build --workspace --bins --tests
 cargo test --workspace
 
 # The binaries as shipped: the release profile (size optimisation, fat LTO, no overflow
-# checks) is not the one the tests above ran, so the emulator test runs on it too.
+# checks) is not the one the tests above ran, so the emulator test runs on it too. Selected
+# with `--workspace`, the test keeps the feature set it was built with above; `-p` alone
+# would rebuild the test dependencies.
 cargo build --release --bin generate --bin telemetry-writer
-PACKFORGE_LAMBDA_PROFILE=release cargo test -p packforge-e2e --test lambda_emulator
+PACKFORGE_LAMBDA_PROFILE=release cargo test --workspace --test lambda_emulator
 scripts/check-template.sh
