@@ -13,16 +13,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // Lambda takes a JSON line's `level` only when its `timestamp` is valid RFC 3339, and files
-    // every other line under INFO; the system clock's timer writes UTC with a `Z`.
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_current_span(true)
-        .with_timer(tracing_subscriber::fmt::time::SystemTime)
-        .init();
+    packforge_telemetry::logging::init_lambda_logs();
 
     let config = GenerateConfig::from_env().context("generate configuration")?;
     let sdk_config = aws_config::load_from_env().await;

@@ -6,17 +6,7 @@ use telemetry_writer::{EnvConfig, Writer, handler::handle_invocation};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // Lambda takes a JSON line's `level` only when its `timestamp` is valid RFC 3339, and files
-    // every other line under INFO; the system clock's timer writes UTC with a `Z`.
-    use lambda_runtime::tracing::subscriber;
-    subscriber::fmt()
-        .json()
-        .with_env_filter(
-            subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_current_span(true)
-        .with_timer(subscriber::fmt::time::SystemTime)
-        .init();
+    packforge_telemetry::logging::init_lambda_logs();
 
     // Checked before anything touches the network, so a missing variable fails at once.
     let config = EnvConfig::from_env().context("telemetry-writer cannot start")?;

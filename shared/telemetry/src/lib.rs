@@ -10,7 +10,7 @@
 //! Files follow an event's path: [`event`] (schema), [`client`] (emit, flush), [`shipper`]
 //! (buffer to batches), [`batch`] (encoding, size limits), [`transport`] (SQS), [`retry`] and
 //! [`breaker`] (failure handling), [`drop_reason`] and [`drop_counter`] (accounting),
-//! [`report`] (the result of a flush).
+//! [`report`] (the result of a flush). [`logging`] is the functions' shared log format.
 
 pub mod batch;
 pub mod breaker;
@@ -20,6 +20,7 @@ pub mod drop_counter;
 pub mod drop_reason;
 pub mod error;
 pub mod event;
+pub mod logging;
 pub mod report;
 pub mod retry;
 mod shipper;
